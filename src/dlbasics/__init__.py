@@ -1,0 +1,3 @@
+"""dlbasics: deep-learning fundamentals as configurable Lightning + Hydra experiments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,130 @@
+"""In-memory data sets batched by tensor indexing, and the DataModule base they share.
+
+A whole split lives in one tensor; a batch is one fancy-index into it plus an
+on-the-fly transform. ``__getitems__`` lets the standard DataLoader fetch a
+batch in one call, so samplers (shuffling, Lightning's DistributedSampler)
+keep working while the per-sample Python overhead disappears.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from dlbasics.errors import ConfigError
+
+BatchTransform = Callable[[Tensor], Tensor]
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
+def pass_through(batch: Any) -> Any:
+    """``collate_fn`` for datasets whose ``__getitems__`` already returns a batch."""
+    return batch
+
+
+class TensorBatchDataset(Dataset):
+    """Inputs and targets held as tensors; ``transform`` runs once per batch, not per sample."""
+
+    def __init__(self, inputs: Tensor, targets: Tensor, transform: BatchTransform | None = None):
+        if len(inputs) != len(targets):
+            raise ValueError(f"{len(inputs)} inputs but {len(targets)} targets")
+        self.inputs = inputs
+        self.targets = targets
+        self.transform = transform or _identity
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.transform(self.inputs[index : index + 1])[0], self.targets[index]
+
+    def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return self.transform(self.inputs[index]), self.targets[index]
+
+
+def split_indices(total: int, sizes: Sequence[int], seed: int) -> list[Tensor]:
+    """A seeded random partition of ``range(total)`` into parts of the given sizes."""
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return list(torch.split(order, list(sizes)))
+
+
+def require_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+class InMemoryDataModule(pl.LightningDataModule):
+    """Shared batching for every data set whose splits fit in memory.
+
+    Subclasses fill ``self.train_set``, ``self.val_set`` and ``self.test_set``
+    in ``setup`` and describe their shape through ``num_features``,
+    ``num_classes`` and ``class_names``.
+    """
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        require_positive("data.batch_size", batch_size)
+        if eval_batch_size is not None:
+            require_positive("data.eval_batch_size", eval_batch_size)
+        if num_workers < 0:
+            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or max(batch_size, 256)
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.train_set: TensorBatchDataset | None = None
+        self.val_set: TensorBatchDataset | None = None
+        self.test_set: TensorBatchDataset | None = None
+
+    num_classes: int | None = None
+    class_names: list[str] | None = None
+
+    @property
+    def num_features(self) -> int:
+        raise NotImplementedError
+
+    def info(self) -> dict[str, Any]:
+        """What model configs may interpolate as ``${data_info.<key>}``."""
+        return {
+            "num_features": self.num_features,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+        }
+
+    def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, shuffle: bool):
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=pass_through,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()

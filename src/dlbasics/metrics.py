@@ -1,0 +1,65 @@
+"""torchmetrics collections per task, named as in DESIGN.md (``acc``, ``f1_weighted``, ``r2``…).
+
+Each collection is cloned per stage with a ``train/``, ``val/`` or ``test/``
+prefix by the task. torchmetrics reduces metric states across processes, so
+the numbers are the same under DDP as in one process.
+"""
+
+import warnings
+from collections.abc import Iterable
+
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+)
+from torchmetrics.regression import (
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    R2Score,
+)
+
+from dlbasics.errors import ConfigError
+
+
+def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> MetricCollection:
+    """Accuracy, top-k accuracy, and precision/recall/F1 macro and weighted.
+
+    A ``k`` of 1 is plain ``acc``; a ``k`` that is not below ``num_classes`` is
+    skipped with a warning because every prediction would count as correct.
+    """
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    metrics = {"acc": MulticlassAccuracy(num_classes, average="micro")}
+    for k in top_k:
+        if k < 1:
+            raise ConfigError(f"top-k accuracy needs k >= 1, got {k}")
+        if k == 1:
+            continue
+        if k >= num_classes:
+            warnings.warn(
+                f"acc_top{k} skipped: k={k} is not below num_classes={num_classes}", stacklevel=2
+            )
+            continue
+        metrics[f"acc_top{k}"] = MulticlassAccuracy(num_classes, top_k=k, average="micro")
+    for average, suffix in (("macro", ""), ("weighted", "_weighted")):
+        metrics[f"precision{suffix}"] = MulticlassPrecision(num_classes, average=average)
+        metrics[f"recall{suffix}"] = MulticlassRecall(num_classes, average=average)
+        metrics[f"f1{suffix}"] = MulticlassF1Score(num_classes, average=average)
+    return MetricCollection(metrics)
+
+
+def regression_metrics() -> MetricCollection:
+    """MAE, MSE, RMSE, MAPE (a fraction, not a percentage) and R² = 1 − SS_res/SS_tot."""
+    return MetricCollection(
+        {
+            "mae": MeanAbsoluteError(),
+            "mse": MeanSquaredError(),
+            "rmse": MeanSquaredError(squared=False),
+            "mape": MeanAbsolutePercentageError(),
+            "r2": R2Score(),
+        }
+    )

@@ -1,0 +1,58 @@
+"""Multilayer perceptron with configurable depth, width, activation and dropout."""
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from dlbasics.errors import ConfigError
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(name: str, **kwargs: float) -> nn.Module:
+    """Build an activation by its config name (e.g. ``leaky_relu`` with ``negative_slope``)."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(
+            f"unknown activation {name!r}; allowed values: {', '.join(sorted(ACTIVATIONS))}"
+        )
+    return ACTIVATIONS[name](**kwargs)
+
+
+class MLP(nn.Module):
+    """``in_features → hidden_sizes… → out_features`` with activation and dropout between."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        hidden_sizes: Sequence[int] = (256,),
+        activation: str = "relu",
+        activation_kwargs: dict | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"model.net.dropout must be in [0, 1), got {dropout}")
+        if any(int(h) < 1 for h in hidden_sizes):
+            raise ConfigError(f"model.net.hidden_sizes must be positive, got {list(hidden_sizes)}")
+        layers: list[nn.Module] = []
+        width = in_features
+        for hidden in hidden_sizes:
+            layers.append(nn.Linear(width, int(hidden)))
+            layers.append(make_activation(activation, **(activation_kwargs or {})))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = int(hidden)
+        layers.append(nn.Linear(width, out_features))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layers(x.flatten(1))

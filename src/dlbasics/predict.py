@@ -1,0 +1,60 @@
+"""``dlbasics-predict ckpt_path=…``: write predictions.csv for the run's test split."""
+
+import csv
+import logging
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from dlbasics.eval import run_config_for
+from dlbasics.utils.cli import hydra_entry
+from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
+
+log = logging.getLogger("dlbasics")
+
+PREDICTIONS_FILE = "predictions.csv"
+
+
+def _rows(outputs: torch.Tensor, targets: torch.Tensor, class_names: list[str] | None):
+    if class_names is None:  # regression: one predicted value per output
+        header = ["index", *(f"prediction_{i}" for i in range(outputs.shape[1])), "target"]
+        return header, [
+            [i, *(f"{v:.6g}" for v in out.tolist()), f"{float(t.flatten()[0]):.6g}"]
+            for i, (out, t) in enumerate(zip(outputs, targets, strict=True))
+        ]
+    probability, predicted = outputs.max(dim=1)
+    header = ["index", "predicted", "predicted_name", "probability", "target", "target_name"]
+    return header, [
+        [i, p, class_names[p], f"{prob:.6f}", t, class_names[t]]
+        for i, (p, prob, t) in enumerate(
+            zip(predicted.tolist(), probability.tolist(), targets.tolist(), strict=True)
+        )
+    ]
+
+
+def predict(cfg: DictConfig) -> Path:
+    run_cfg = run_config_for(cfg)
+    datamodule = build_datamodule(run_cfg)
+    model = build_model(run_cfg)
+    trainer = build_trainer(run_cfg, logger=False)
+    batches = trainer.predict(model, datamodule=datamodule, ckpt_path=str(cfg.ckpt_path))
+    outputs = torch.cat(batches)
+    targets = datamodule.test_set.targets
+    header, rows = _rows(outputs, targets, datamodule.class_names)
+    path = Path(cfg.paths.output_dir) / PREDICTIONS_FILE
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    log.info("wrote %d predictions to %s", len(rows), path.resolve())
+    return path
+
+
+@hydra_entry("predict")
+def main(cfg: DictConfig) -> None:
+    predict(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""LightningModules: losses, metrics and optimisation around a plain ``nn.Module``."""
+
+from dlbasics.tasks.base import Task
+from dlbasics.tasks.classification import ClassificationTask
+from dlbasics.tasks.regression import RegressionTask
+
+__all__ = ["ClassificationTask", "RegressionTask", "Task"]

@@ -1,0 +1,153 @@
+"""The part every task shares: building the net and optimiser from config, the
+shared step, per-stage metrics, the best-so-far value of the monitored metric."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch import Tensor, nn
+from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
+
+from dlbasics.errors import ConfigError
+
+STAGES = ("train", "val", "test")
+MODES = {"min": MinMetric, "max": MaxMetric}
+
+
+def plain_config(node: Any) -> Any:
+    """A resolved plain-Python copy of a config node, so checkpoints hold no OmegaConf types
+    and load with ``torch.load(..., weights_only=True)``."""
+    if isinstance(node, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def build(spec: Any, what: str) -> Any:
+    """``spec`` is either the object itself or a ``_target_`` config that builds it."""
+    if isinstance(spec, Mapping):
+        if "_target_" not in spec:
+            raise ConfigError(f"model.{what} needs a _target_ naming the class to build")
+        return instantiate(spec)
+    return spec
+
+
+class Task(pl.LightningModule):
+    """Generic over ``net``; subclasses choose the loss, the metrics and how outputs are read.
+
+    ``net``, ``optimizer`` and ``scheduler`` are given either as objects
+    (``ClassificationTask(net=MLP(...))``) or as Hydra configs; configs are
+    stored in the hyperparameters so a checkpoint rebuilds its own model.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module | Mapping,
+        optimizer: Callable[..., torch.optim.Optimizer] | Mapping,
+        scheduler: Callable[..., Any] | Mapping | None = None,
+        scheduler_interval: str = "epoch",
+        l1_penalty: float = 0.0,
+        monitor: str = "val/loss",
+        monitor_mode: str = "min",
+    ) -> None:
+        super().__init__()
+        # Lightning collects every subclass's __init__ arguments; store them as plain
+        # values and leave out a net passed as an object (it is saved in the state dict).
+        self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else [])
+        for key, value in list(self.hparams.items()):
+            self.hparams[key] = plain_config(value)
+        if l1_penalty < 0:
+            raise ConfigError(f"model.l1_penalty must be >= 0, got {l1_penalty}")
+        if scheduler_interval not in ("epoch", "step"):
+            raise ConfigError(
+                f"model.scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+            )
+        if monitor_mode not in MODES:
+            raise ConfigError(f"model.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
+        self.net = build(plain_config(net), "net")
+        self.optimizer_factory = build(plain_config(optimizer), "optimizer")
+        self.scheduler_factory = build(plain_config(scheduler), "scheduler")
+        self.scheduler_interval = scheduler_interval
+        self.l1_penalty = l1_penalty
+        self.monitor = monitor
+        scores = self.build_metrics()
+        for stage in STAGES:
+            setattr(self, f"{stage}_loss", MeanMetric())
+            setattr(self, f"{stage}_metrics", scores.clone(prefix=f"{stage}/"))
+        allowed = ["val/loss", *(f"val/{name}" for name in scores)]
+        if monitor not in allowed:
+            raise ConfigError(f"model.monitor={monitor!r} is not logged by {type(self).__name__}; "
+                              f"allowed values: {', '.join(allowed)}")
+        self.monitor_best = MODES[monitor_mode]()
+
+    # --- what subclasses define -------------------------------------------------
+    def build_metrics(self) -> MetricCollection:
+        raise NotImplementedError
+
+    def compute_loss(self, output: Tensor, target: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def metric_inputs(self, output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        return output, target
+
+    def predict_outputs(self, output: Tensor) -> Tensor:
+        return output
+
+    # --- shared machinery ---------------------------------------------------------
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def weight_l1(self) -> Tensor:
+        """Sum of |w| over weight matrices (biases are not penalised)."""
+        return sum(p.abs().sum() for name, p in self.net.named_parameters() if "bias" not in name)
+
+    def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        x, target = batch
+        output = self(x)
+        loss = self.compute_loss(output, target)
+        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        stage_loss.update(loss.detach(), weight=len(x))
+        self.log(f"{stage}/loss", stage_loss, on_step=False, on_epoch=True, prog_bar=True)
+        scores: MetricCollection = getattr(self, f"{stage}_metrics")
+        scores.update(*self.metric_inputs(output.detach(), target))
+        self.log_dict(scores, on_step=False, on_epoch=True)
+        if stage == "train" and self.l1_penalty:
+            loss = loss + self.l1_penalty * self.weight_l1()
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "test")
+
+    def predict_step(self, batch, batch_idx: int) -> Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self.predict_outputs(self(x))
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        name = self.monitor.removeprefix("val/")
+        source = self.val_loss if name == "loss" else self.val_metrics[f"val/{name}"]
+        self.monitor_best.update(source.compute())
+        self.log(f"{self.monitor}_best", self.monitor_best.compute(), prog_bar=True)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.scheduler_interval,
+                "monitor": self.monitor,
+            },
+        }

@@ -1,0 +1,34 @@
+"""Single-label classification: logits in, cross-entropy loss, class probabilities out."""
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+from dlbasics.metrics import classification_metrics
+from dlbasics.tasks.base import Task
+
+
+class ClassificationTask(Task):
+    def __init__(
+        self,
+        num_classes: int,
+        top_k: Sequence[int] = (5,),
+        label_smoothing: float = 0.0,
+        monitor: str = "val/acc",
+        monitor_mode: str = "max",
+        **task_kwargs,
+    ) -> None:
+        self.num_classes = num_classes
+        self.top_k = tuple(top_k)
+        super().__init__(monitor=monitor, monitor_mode=monitor_mode, **task_kwargs)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+    def build_metrics(self) -> MetricCollection:
+        return classification_metrics(self.num_classes, self.top_k)
+
+    def compute_loss(self, output: Tensor, target: Tensor) -> Tensor:
+        return self.loss_fn(output, target)
+
+    def predict_outputs(self, output: Tensor) -> Tensor:
+        return output.softmax(dim=-1)
