@@ -1,0 +1,39 @@
+"""One way for every figure to leave a run: TensorBoard image + PNG in the run dir."""
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are written to files, never shown; no display needed
+
+import pytorch_lightning as pl  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
+
+FIGURES_DIR = "figures"
+
+
+def figure_path(run_dir: str | Path, tag: str) -> Path:
+    """``figures/<tag with / replaced by _>.png`` inside the run dir."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag).strip("_")
+    return Path(run_dir) / FIGURES_DIR / f"{name}.png"
+
+
+def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None = None) -> Path:
+    """Send ``figure`` to every TensorBoard logger of ``trainer`` and save it as PNG.
+
+    Only the global-zero process writes. The figure is closed afterwards.
+    Returns the PNG path (also on other ranks, where nothing is written).
+    """
+    path = figure_path(trainer.default_root_dir, tag)
+    if trainer.is_global_zero:
+        step = trainer.global_step if step is None else step
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_figure(tag, figure, global_step=step, close=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+    figure.clear()
+    matplotlib.pyplot.close(figure)
+    return path
