@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are written to files, never shown; no display needed
 
+import matplotlib.pyplot as plt  # noqa: E402
 import pytorch_lightning as pl  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
@@ -34,6 +35,5 @@ def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None =
                 logger.experiment.add_figure(tag, figure, global_step=step, close=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
-    figure.clear()
-    matplotlib.pyplot.close(figure)
+    plt.close(figure)
     return path
