@@ -1,0 +1,32 @@
+import pytest
+import torch
+
+from dlbasics.data import SyntheticLinearDataModule
+from dlbasics.errors import ConfigError
+
+
+def test_linear_data_follows_its_ground_truth():
+    dm = SyntheticLinearDataModule(noise=0.01, seed=3)
+    dm.setup()
+    x, y = dm.train_set.inputs, dm.train_set.targets.squeeze(1)
+    assert x.shape == (1000, 2)
+    residual = y - (x @ torch.tensor([2.0, -3.4]) + 4.2)
+    assert float(residual.std()) == pytest.approx(0.01, rel=0.1)
+    assert (len(dm.val_set), len(dm.test_set)) == (200, 200)
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a, b, c = (SyntheticLinearDataModule(seed=s) for s in (1, 1, 2))
+    for dm in (a, b, c):
+        dm.setup()
+    assert torch.equal(a.train_set.inputs, b.train_set.inputs)
+    assert not torch.equal(a.train_set.inputs, c.train_set.inputs)
+
+
+def test_bad_values_name_the_key():
+    with pytest.raises(ConfigError, match="data.noise"):
+        SyntheticLinearDataModule(noise=-1.0)
+    with pytest.raises(ConfigError, match="data.num_train"):
+        SyntheticLinearDataModule(num_train=0)
+    with pytest.raises(ConfigError, match="data.batch_size"):
+        SyntheticLinearDataModule(batch_size=-1)

@@ -1,0 +1,60 @@
+"""Metric collections against hand-computed values (worked examples from the issue)."""
+
+import pytest
+import torch
+
+from dlbasics.errors import ConfigError
+from dlbasics.metrics import classification_metrics, regression_metrics
+
+Y_TRUE = torch.tensor([1, 1, 1, 0, 0, 0, 2, 2, 2, 2])
+Y_PRED = torch.tensor([1, 0, 0, 0, 2, 1, 0, 0, 2, 2])
+
+
+def test_classification_worked_example():
+    metrics = classification_metrics(num_classes=3, top_k=())
+    values = {k: float(v) for k, v in metrics(torch.nn.functional.one_hot(Y_PRED, 3).float(),
+                                              Y_TRUE).items()}
+    assert values["acc"] == pytest.approx(0.4, abs=1e-6)
+    assert values["precision"] == pytest.approx(0.45556, abs=1e-5)
+    assert values["recall"] == pytest.approx(0.38889, abs=1e-5)
+    assert values["f1"] == pytest.approx(0.40714, abs=1e-5)
+    assert values["precision_weighted"] == pytest.approx(0.47667, abs=1e-5)
+    assert values["f1_weighted"] == pytest.approx(0.42357, abs=1e-5)
+    assert values["recall_weighted"] == pytest.approx(0.4, abs=1e-6)  # = accuracy
+
+
+def test_top_k_on_logits():
+    logits = torch.tensor([[0.1, 0.3, 0.2, 0.4], [0.5, 0.01, 0.9, 0.4]])
+    target = torch.tensor([3, 0])
+    values = classification_metrics(num_classes=4, top_k=(2,))(logits, target)
+    assert float(values["acc"]) == pytest.approx(0.5)
+    assert float(values["acc_top2"]) == pytest.approx(1.0)
+
+
+def test_top_k_not_below_num_classes_is_skipped_with_warning():
+    with pytest.warns(UserWarning, match="acc_top5 skipped"):
+        metrics = classification_metrics(num_classes=3, top_k=(5,))
+    assert "acc_top5" not in metrics
+
+
+def test_classification_metrics_rejects_bad_arguments():
+    with pytest.raises(ConfigError, match="num_classes"):
+        classification_metrics(num_classes=1)
+    with pytest.raises(ConfigError, match="k >= 1"):
+        classification_metrics(num_classes=3, top_k=(0,))
+
+
+def test_regression_metrics_match_formulas():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randn(200, generator=generator) + 3.0
+    preds = target + 0.3 * torch.randn(200, generator=generator)
+    values = {k: float(v) for k, v in regression_metrics()(preds, target).items()}
+    error = preds - target
+    assert values["mae"] == pytest.approx(float(error.abs().mean()), rel=1e-5)
+    assert values["mse"] == pytest.approx(float((error**2).mean()), rel=1e-5)
+    assert values["rmse"] == pytest.approx(float((error**2).mean().sqrt()), rel=1e-5)
+    assert values["mape"] == pytest.approx(float((error.abs() / target.abs()).mean()), rel=1e-5)
+    ss_res = float((error**2).sum())
+    ss_tot = float(((target - target.mean()) ** 2).sum())
+    assert values["r2"] == pytest.approx(1 - ss_res / ss_tot, rel=1e-5)
+    assert 0 < values["r2"] < 1
