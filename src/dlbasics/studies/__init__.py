@@ -1,0 +1,1 @@
+"""Figures and comparisons that read several finished run dirs (one sweep) at once."""
