@@ -1,0 +1,72 @@
+"""The part every seeded, generated data set shares: sizes, noise, seed and the split.
+
+A subclass only says how ``n`` samples are drawn. Drawing all splits from one
+generator seeded by ``data.seed`` makes a data set the same on every run and
+every process, independent of the top-level ``seed`` that drives model init.
+"""
+
+import torch
+from torch import Tensor
+
+from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, require_positive
+from dlbasics.errors import ConfigError
+
+
+def require_non_negative(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+
+
+class GeneratedDataModule(InMemoryDataModule):
+    """``num_train``/``num_val``/``num_test`` samples drawn in ``setup`` from ``data.seed``."""
+
+    def __init__(
+        self,
+        num_train: int,
+        num_val: int,
+        num_test: int,
+        noise: float,
+        seed: int = 0,
+        **loader_kwargs,
+    ) -> None:
+        super().__init__(**loader_kwargs)
+        require_non_negative("data.noise", noise)
+        for key, value in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test)):
+            require_positive(f"data.{key}", value)
+        self.noise = float(noise)
+        self.sizes = (num_train, num_val, num_test)
+        self.seed = seed
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``n`` inputs and their targets; the order is random, the split takes consecutive runs."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        generator = torch.Generator().manual_seed(self.seed)
+        x, y = self.sample(sum(self.sizes), generator)
+        parts = torch.split(torch.arange(len(x)), list(self.sizes))
+        self.train_set, self.val_set, self.test_set = (
+            TensorBatchDataset(x[idx], y[idx]) for idx in parts
+        )
+
+
+class CurveDataModule(GeneratedDataModule):
+    """Regression on ``y = true_function(x) + N(0, noise²)``; targets have shape ``(n, 1)``.
+
+    ``true_function`` stays available so tests and figures compare the fit
+    with the truth rather than with noisy samples.
+    """
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+    def true_function(self, x: Tensor) -> Tensor:
+        """Noise-free target of inputs ``x`` of shape ``(n, num_features)``; shape ``(n,)``."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        x = self.sample_inputs(n, generator)
+        y = self.true_function(x) + self.noise * torch.randn(n, generator=generator)
+        return x, y.unsqueeze(1)
