@@ -72,7 +72,7 @@ class TrapezoidDataModule(CurveDataModule):
 
 
 class PolynomialDataModule(CurveDataModule):
-    """``x ~ N(0, 1)``, ``y = Σ_i c_i x^i / i! + noise`` (d2l 4.4: c = [5, 1.2, −3.4, 5.6]).
+    """``x ~ N(0, 1)``, ``y = Σ_i c_i x^i / i! + noise`` (d2l 4.4: c = [5, 1.2, -3.4, 5.6]).
 
     Inputs stay the raw ``x`` (one column); the polynomial features are made by
     the net (``PolynomialRegression``), so one data set serves every degree and
