@@ -63,3 +63,28 @@ def regression_metrics() -> MetricCollection:
             "r2": R2Score(),
         }
     )
+
+def binary_metrics(threshold: float = 0.5) -> MetricCollection:
+    """Accuracy, precision, recall and F1 of the positive class (label 1).
+
+    Scores outside [0, 1] are read as logits (torchmetrics applies the
+    sigmoid), so a task can pass its raw output; ``threshold`` is on the
+    probability.
+    """
+    from torchmetrics.classification import (
+        BinaryAccuracy,
+        BinaryF1Score,
+        BinaryPrecision,
+        BinaryRecall,
+    )
+
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"model.threshold must be in (0, 1), got {threshold!r}")
+    return MetricCollection(
+        {
+            "acc": BinaryAccuracy(threshold),
+            "precision": BinaryPrecision(threshold),
+            "recall": BinaryRecall(threshold),
+            "f1": BinaryF1Score(threshold),
+        }
+    )

@@ -1,7 +1,8 @@
 """LightningModules: losses, metrics and optimisation around a plain ``nn.Module``."""
 
 from dlbasics.tasks.base import Task
+from dlbasics.tasks.binary import BinaryClassificationTask
 from dlbasics.tasks.classification import ClassificationTask
 from dlbasics.tasks.regression import RegressionTask
 
-__all__ = ["ClassificationTask", "RegressionTask", "Task"]
+__all__ = ["BinaryClassificationTask", "ClassificationTask", "RegressionTask", "Task"]
