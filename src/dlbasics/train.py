@@ -8,6 +8,8 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
+from dlbasics.sweeps.cv import cross_validate, cv_folds
+from dlbasics.sweeps.jobs import sweep_job
 from dlbasics.utils.cli import hydra_entry
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
 from dlbasics.utils.run_dir import scalar_metrics, write_metrics
@@ -19,6 +21,8 @@ log = logging.getLogger("dlbasics")
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job described by a composed ``train.yaml`` config."""
     validate_config(cfg)
+    if cv_folds(cfg):
+        return cross_validate(cfg)
     pl.seed_everything(cfg.seed, workers=True)
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)
@@ -48,8 +52,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 @hydra_entry("train")
 def main(cfg: DictConfig) -> float | None:
-    record = train(cfg)
-    return record.get(cfg.get("optimized_metric") or "", None)
+    # in a multirun: skips finished jobs, records a crashed job in job.json and goes on
+    return sweep_job(train)(cfg)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Multirun support: job bookkeeping (resume, failures), results tables, k-fold CV, Optuna."""

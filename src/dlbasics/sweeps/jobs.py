@@ -1,0 +1,125 @@
+"""Bookkeeping for one job of a multirun: skip it when done, record it when it fails.
+
+A crashed job must not end the sweep: Hydra's basic sweeper re-raises a job's
+exception after its batch, and ``SystemExit`` (how the entry points report user
+errors) escapes at once. In a multirun the job's error is therefore written to
+``job.json`` in its dir and the sweep goes on; a single run keeps failing loudly.
+"""
+
+import functools
+import json
+import logging
+import math
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from dlbasics.sweeps.resume import sweep_key
+from dlbasics.utils.cli import find_user_error
+from dlbasics.utils.run_dir import METRICS_FILE
+
+log = logging.getLogger("dlbasics")
+
+JOB_FILE = "job.json"
+COMPLETED, FAILED, PRUNED = "completed", "failed", "pruned"
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def job_overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def write_job_status(job_dir: Path, status: str, overrides: list[str], error: str = "") -> Path:
+    path = Path(job_dir) / JOB_FILE
+    record = {"status": status, "overrides": overrides, "error": error}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_job_status(job_dir: Path) -> dict[str, Any]:
+    path = Path(job_dir) / JOB_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def finished_record(job_dir: Path, overrides: list[str]) -> dict[str, Any] | None:
+    """metrics.json of an earlier run of the same job, or None when it has to run."""
+    metrics = Path(job_dir) / METRICS_FILE
+    if not metrics.is_file():
+        return None
+    earlier = read_job_status(job_dir).get("overrides")
+    if earlier is not None and sweep_key(earlier) != sweep_key(overrides):
+        log.warning(
+            "%s holds a finished job with other overrides (%s); running again",
+            job_dir,
+            " ".join(earlier),
+        )
+        return None
+    return json.loads(metrics.read_text())
+
+
+def describe_error(error: BaseException) -> str:
+    user_error = find_user_error(error)
+    if user_error is not None:
+        return str(user_error)
+    return f"{type(error).__name__}: {error}"
+
+
+def returned_metric(record: dict[str, Any] | None, cfg: DictConfig) -> float | None:
+    """The number a sweeper optimises; None when missing or not finite (a failed trial)."""
+    name = cfg.get("optimized_metric")
+    value = (record or {}).get(name) if name else None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictConfig], Any]:
+    """Wrap ``train(cfg) -> record`` into a Hydra task returning ``cfg.optimized_metric``.
+
+    In a multirun: a job whose ``metrics.json`` exists (same overrides) is skipped
+    and its stored metric returned; an exception marks the job ``failed`` (or
+    ``pruned`` for an Optuna pruning) in ``job.json`` and returns None.
+    """
+
+    @functools.wraps(task)
+    def wrapper(cfg: DictConfig) -> float | None:
+        if not in_multirun():
+            return returned_metric(task(cfg), cfg)
+        job_dir = Path(HydraConfig.get().runtime.output_dir)
+        overrides = job_overrides()
+        record = finished_record(job_dir, overrides)
+        if record is not None:
+            log.info("skipping %s: %s already exists", job_dir, METRICS_FILE)
+            return returned_metric(record, cfg)
+        try:
+            record = task(cfg)
+        except Exception as error:
+            pruned = type(error).__name__ == "TrialPruned"
+            status = PRUNED if pruned else FAILED
+            message = describe_error(error)
+            if pruned:
+                log.info("job %s pruned: %s", job_dir.name, message)
+            else:
+                log.error("job %s failed: %s\n%s", job_dir.name, message, traceback.format_exc())
+            write_job_status(job_dir, status, overrides, message)
+            return None
+        write_job_status(job_dir, COMPLETED, overrides)
+        return returned_metric(record, cfg)
+
+    return wrapper
+
+
+def config_value(cfg: DictConfig, key: str, default: Any = None) -> Any:
+    """``OmegaConf.select`` that returns ``default`` for unresolvable interpolations too."""
+    try:
+        return OmegaConf.select(cfg, key, default=default, throw_on_missing=False)
+    except Exception:  # an interpolation to a resolver that only exists at run time
+        return default
