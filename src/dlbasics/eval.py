@@ -15,10 +15,14 @@ log = logging.getLogger("dlbasics")
 
 
 def run_config_for(cfg: DictConfig) -> DictConfig:
-    """The checkpoint's run config with this command's paths; one device, so no sample is
-    duplicated by a distributed sampler's padding."""
+    """The checkpoint's run config writing into this command's run dir, on one device so no
+    sample is duplicated by a distributed sampler's padding. The run's data dir is kept
+    unless ``data_dir=`` is given."""
     run_cfg = load_run_config(cfg.ckpt_path)
-    run_cfg.paths = cfg.paths
+    run_cfg.paths.log_dir = cfg.paths.log_dir
+    run_cfg.paths.output_dir = cfg.paths.output_dir
+    if cfg.get("data_dir"):
+        run_cfg.paths.data_dir = cfg.data_dir
     return OmegaConf.merge(run_cfg, {"trainer": {"devices": 1, "num_nodes": 1, "strategy": "auto"}})
 
 
