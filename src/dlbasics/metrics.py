@@ -5,6 +5,7 @@ prefix by the task. torchmetrics reduces metric states across processes, so
 the numbers are the same under DDP as in one process.
 """
 
+import functools
 import warnings
 from collections.abc import Iterable
 
@@ -23,6 +24,8 @@ from torchmetrics.regression import (
 )
 
 from dlbasics.errors import ConfigError
+from dlbasics.metric_inputs import CheckedCollection, check_multiclass_inputs
+from dlbasics.metrics_multilabel import multilabel_metrics  # noqa: F401  (public here)
 
 
 def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> MetricCollection:
@@ -49,7 +52,8 @@ def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> Met
         metrics[f"precision{suffix}"] = MulticlassPrecision(num_classes, average=average)
         metrics[f"recall{suffix}"] = MulticlassRecall(num_classes, average=average)
         metrics[f"f1{suffix}"] = MulticlassF1Score(num_classes, average=average)
-    return MetricCollection(metrics)
+    check = functools.partial(check_multiclass_inputs, num_classes=num_classes)
+    return CheckedCollection(metrics, check=check)
 
 
 def regression_metrics() -> MetricCollection:
@@ -63,6 +67,7 @@ def regression_metrics() -> MetricCollection:
             "r2": R2Score(),
         }
     )
+
 
 def binary_metrics(threshold: float = 0.5) -> MetricCollection:
     """Accuracy, precision, recall and F1 of the positive class (label 1).

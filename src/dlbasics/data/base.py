@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from dlbasics.data.sharding import eval_sampler
 from dlbasics.errors import ConfigError
 
 BatchTransform = Callable[[Tensor], Tensor]
@@ -107,10 +108,15 @@ class InMemoryDataModule(pl.LightningDataModule):
     def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, shuffle: bool):
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
+        # Evaluation under DDP: each sample on exactly one process (see data/sharding.py).
+        sampler, batch_size = (
+            (None, batch_size) if shuffle else eval_sampler(dataset, batch_size, self.trainer)
+        )
         return DataLoader(
             dataset,
             batch_size=batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             collate_fn=pass_through,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

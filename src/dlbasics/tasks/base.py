@@ -78,8 +78,10 @@ class Task(pl.LightningModule):
             setattr(self, f"{stage}_metrics", scores.clone(prefix=f"{stage}/"))
         allowed = ["val/loss", *(f"val/{name}" for name in scores)]
         if monitor not in allowed:
-            raise ConfigError(f"model.monitor={monitor!r} is not logged by {type(self).__name__}; "
-                              f"allowed values: {', '.join(allowed)}")
+            raise ConfigError(
+                f"model.monitor={monitor!r} is not logged by {type(self).__name__}; "
+                f"allowed values: {', '.join(allowed)}"
+            )
         self.monitor_best = MODES[monitor_mode]()
 
     # --- what subclasses define -------------------------------------------------
@@ -106,12 +108,14 @@ class Task(pl.LightningModule):
     def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         x, target = batch
         output = self(x)
+        # Metrics first: a checked collection rejects bad targets/outputs with a clear
+        # message before the loss function fails on them with a cryptic one.
+        scores: MetricCollection = getattr(self, f"{stage}_metrics")
+        scores.update(*self.metric_inputs(output.detach(), target))
         loss = self.compute_loss(output, target)
         stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
         stage_loss.update(loss.detach(), weight=len(x))
         self.log(f"{stage}/loss", stage_loss, on_step=False, on_epoch=True, prog_bar=True)
-        scores: MetricCollection = getattr(self, f"{stage}_metrics")
-        scores.update(*self.metric_inputs(output.detach(), target))
         self.log_dict(scores, on_step=False, on_epoch=True)
         if stage == "train" and self.l1_penalty:
             loss = loss + self.l1_penalty * self.weight_l1()
