@@ -37,3 +37,20 @@ def decay_weights_only(
     if others:
         groups.append({"params": others, "weight_decay": 0.0})
     return optimizer_class(groups, **kwargs)
+
+
+def lbfgs(
+    params: Iterable[nn.Parameter], lr: float = 1.0, weight_decay: float = 0.0, **kwargs: Any
+) -> torch.optim.Optimizer:
+    """``torch.optim.LBFGS`` for small full-batch fits that should reach the least-squares
+    solution (NNDL solves them in closed form).
+
+    Model configs carry a ``weight_decay`` key that LBFGS has no argument for;
+    it is accepted here and must stay 0.
+    """
+    if weight_decay:
+        raise ConfigError(
+            f"model.optimizer.weight_decay={weight_decay}: L-BFGS has no weight decay; set it to "
+            "0 or pick another optimizer"
+        )
+    return torch.optim.LBFGS(params, lr=lr, **kwargs)

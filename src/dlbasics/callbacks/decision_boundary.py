@@ -1,0 +1,61 @@
+"""Figure for two-feature classification: predicted class regions with the test points."""
+
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
+from dlbasics.utils.figures import log_figure
+
+
+def predicted_class(output: Tensor) -> Tensor:
+    """Class ids from a single logit (binary: logit > 0) or from one score per class."""
+    if output.ndim == 2 and output.shape[1] == 1:
+        return (output[:, 0] > 0).long()
+    return output.argmax(dim=-1)
+
+
+class DecisionBoundaryFigure(pl.Callback):
+    """At the end of fit: the plane coloured by the predicted class, test points on top."""
+
+    def __init__(self, tag: str = "figures/decision_boundary", resolution: int = 200) -> None:
+        self.tag = tag
+        self.resolution = resolution
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not feature_count_matches(trainer, 2, "decision-boundary"):
+            return
+        train, test = split_tensors(trainer, "train"), split_tensors(trainer, "test")
+        if train is None or test is None:
+            return
+        points = torch.cat([train[0], test[0]])
+        low, high = points.min(dim=0).values - 0.5, points.max(dim=0).values + 0.5
+        xs = torch.linspace(float(low[0]), float(high[0]), self.resolution)
+        ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
+        grid_x, grid_y = torch.meshgrid(xs, ys, indexing="xy")
+        grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
+        regions = predicted_class(predict(pl_module, grid)).reshape(grid_x.shape)
+        accuracy = float((predicted_class(predict(pl_module, test[0])) == test[1]).float().mean())
+
+        num_classes = int(max(int(regions.max()), int(test[1].max())) + 1)
+        figure, axes = plt.subplots(figsize=(6, 5))
+        levels = torch.arange(num_classes + 1) - 0.5
+        axes.contourf(
+            grid_x, grid_y, regions, levels=levels, cmap="tab10", alpha=0.25, vmin=0, vmax=9
+        )
+        axes.scatter(
+            test[0][:, 0],
+            test[0][:, 1],
+            c=test[1],
+            cmap="tab10",
+            vmin=0,
+            vmax=9,
+            s=12,
+            edgecolors="k",
+            linewidths=0.3,
+        )
+        axes.set(
+            xlabel="x1", ylabel="x2", title=f"decision regions, test points (acc {accuracy:.3f})"
+        )
+        log_figure(trainer, self.tag, figure)
