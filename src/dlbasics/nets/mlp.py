@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
+from dlbasics.nets.init import init_linear_layers
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -37,6 +38,8 @@ class MLP(nn.Module):
         activation: str = "relu",
         activation_kwargs: dict | None = None,
         dropout: float = 0.0,
+        init: str = "default",  # default | normal | zeros | xavier | he (nets/init.py)
+        init_std: float = 0.01,  # std of init=normal
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
@@ -53,6 +56,7 @@ class MLP(nn.Module):
             width = int(hidden)
         layers.append(nn.Linear(width, out_features))
         self.layers = nn.Sequential(*layers)
+        init_linear_layers(self.layers, init, init_std)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x.flatten(1))
