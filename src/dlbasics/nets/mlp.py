@@ -40,6 +40,7 @@ class MLP(nn.Module):
         dropout: float = 0.0,
         init: str = "default",  # default | normal | zeros | xavier | he (nets/init.py)
         init_std: float = 0.01,  # std of init=normal
+        bias_init: float | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
@@ -57,6 +58,10 @@ class MLP(nn.Module):
         layers.append(nn.Linear(width, out_features))
         self.layers = nn.Sequential(*layers)
         init_linear_layers(self.layers, init, init_std)
+        if bias_init is not None:  # e.g. -8 kills every ReLU unit (the dead-ReLU experiment)
+            for layer in self.layers:
+                if isinstance(layer, nn.Linear):
+                    nn.init.constant_(layer.bias, bias_init)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x.flatten(1))

@@ -31,8 +31,12 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
 def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
     """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction."""
     loggers = _instantiate_group(cfg.get("logger"))
+    callbacks = _instantiate_group(cfg.get("callbacks"))
+    for callback in callbacks:  # e.g. the HParams summary records the whole run config
+        if hasattr(callback, "use_run_config"):
+            callback.use_run_config(cfg)
     arguments = {
-        "callbacks": _instantiate_group(cfg.get("callbacks")),
+        "callbacks": callbacks,
         "logger": loggers or False,
         **overrides,
     }

@@ -1,0 +1,45 @@
+"""Gradient norm of every parameter tensor plus the global norm, every N optimizer steps.
+
+The per-layer curves are how vanishing and exploding gradients show: with
+Sigmoid in a deep MLP the first layer's norm sits orders of magnitude below
+the last layer's (``experiment=nndl/vanishing_gradients``).
+"""
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+from dlbasics.callbacks.inspection import check_every, log_scalars
+
+TAG = "grad_norm"
+
+
+def gradient_norms(module: nn.Module, norm_type: float = 2.0) -> dict[str, float]:
+    """``{"grad_norm/<param name>": ‖g‖, "grad_norm/total": ‖all g‖}`` with one device sync."""
+    named = [(name, p.grad) for name, p in module.named_parameters() if p.grad is not None]
+    if not named:
+        return {}
+    norms = torch.stack([torch.linalg.vector_norm(g.detach(), norm_type) for _, g in named])
+    total = torch.linalg.vector_norm(norms, norm_type)
+    values = torch.cat([norms, total.unsqueeze(0)]).tolist()
+    names = [f"{TAG}/{name}" for name, _ in named] + [f"{TAG}/total"]
+    return dict(zip(names, values, strict=True))
+
+
+class GradNormMonitor(pl.Callback):
+    """Logs ``grad_norm/<param>`` and ``grad_norm/total`` every ``every_n_steps`` steps.
+
+    Runs just before the optimizer step, so the norms are those the step
+    uses (after mixed-precision unscaling, before clipping by the optimizer).
+    """
+
+    def __init__(self, every_n_steps: int = 50, norm_type: float = 2.0) -> None:
+        self.every_n_steps = check_every("grad_norms.every_n_steps", every_n_steps)
+        self.norm_type = float(norm_type)
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer
+    ) -> None:
+        if trainer.global_step % self.every_n_steps == 0:
+            log_scalars(trainer, gradient_norms(pl_module, self.norm_type))
