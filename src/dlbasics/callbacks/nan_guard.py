@@ -73,7 +73,8 @@ def weights_finite(module: nn.Module) -> bool:
 
 
 class NanGuard(pl.Callback):
-    """Checks each training forward's output, then the loss and every gradient before each
+    """Checks the output of every forward while fitting (training and validation: the first
+    forward after a bad step may be either), then the loss and every gradient before each
     optimizer step.
 
     On the first non-finite value it saves the (still finite) weights as
@@ -90,7 +91,7 @@ class NanGuard(pl.Callback):
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         def check_output(module: nn.Module, args: Any, output: Any) -> None:
-            if self._probing or not module.training or not isinstance(output, Tensor):
+            if self._probing or not isinstance(output, Tensor):
                 return
             if not bool(is_finite(output)):
                 self._probing = True
