@@ -10,7 +10,8 @@ from dlbasics.utils.cli import CONFIG_DIR
 
 CONF = Path(CONFIG_DIR)
 EXPERIMENTS = sorted(
-    str(p.relative_to(CONF / "experiment").with_suffix("")) for p in CONF.glob("experiment/**/*.yaml")
+    str(p.relative_to(CONF / "experiment").with_suffix(""))
+    for p in CONF.glob("experiment/**/*.yaml")
 )
 MODELS = sorted(p.stem for p in CONF.glob("model/*.yaml"))
 
@@ -38,8 +39,12 @@ def test_every_model_has_a_smoke_test_data_set():
 @pytest.mark.parametrize("model", MODELS)
 def test_fast_dev_run_every_model(model, compose_config, fake_data_dir):
     cfg = compose_config(
-        [f"model={model}", *MODEL_DATA[model], "debug=fast_dev_run",
-         f"paths.data_dir={fake_data_dir}"]
+        [
+            f"model={model}",
+            *MODEL_DATA[model],
+            "debug=fast_dev_run",
+            f"paths.data_dir={fake_data_dir}",
+        ]
     )
     record = train(cfg)
     assert record["global_step"] == 1

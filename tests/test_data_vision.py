@@ -109,8 +109,11 @@ def test_image_and_label_counts_must_match(fake_data_dir):
 
 @pytest.mark.parametrize(
     ("kwargs", "key"),
-    [({"batch_size": 0}, "data.batch_size"), ({"val_size": -1}, "data.val_size"),
-     ({"batch_size": -5}, "data.batch_size")],
+    [
+        ({"batch_size": 0}, "data.batch_size"),
+        ({"val_size": -1}, "data.val_size"),
+        ({"batch_size": -5}, "data.batch_size"),
+    ],
 )
 def test_bad_loader_values_name_the_key(kwargs, key):
     with pytest.raises(ConfigError, match=key):

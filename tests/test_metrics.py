@@ -12,8 +12,10 @@ Y_PRED = torch.tensor([1, 0, 0, 0, 2, 1, 0, 0, 2, 2])
 
 def test_classification_worked_example():
     metrics = classification_metrics(num_classes=3, top_k=())
-    values = {k: float(v) for k, v in metrics(torch.nn.functional.one_hot(Y_PRED, 3).float(),
-                                              Y_TRUE).items()}
+    values = {
+        k: float(v)
+        for k, v in metrics(torch.nn.functional.one_hot(Y_PRED, 3).float(), Y_TRUE).items()
+    }
     assert values["acc"] == pytest.approx(0.4, abs=1e-6)
     assert values["precision"] == pytest.approx(0.45556, abs=1e-5)
     assert values["recall"] == pytest.approx(0.38889, abs=1e-5)
@@ -58,3 +60,14 @@ def test_regression_metrics_match_formulas():
     ss_tot = float(((target - target.mean()) ** 2).sum())
     assert values["r2"] == pytest.approx(1 - ss_res / ss_tot, rel=1e-5)
     assert 0 < values["r2"] < 1
+
+
+def test_keep_metrics_limits_training_metrics_and_names_unknown_ones():
+    from dlbasics.metrics import keep_metrics
+
+    metrics = classification_metrics(num_classes=3, top_k=()).clone(prefix="train/")
+    keep_metrics(metrics, ["acc"], key="model.train_metrics")
+    values = metrics(torch.nn.functional.one_hot(Y_PRED, 3).float(), Y_TRUE)
+    assert list(values) == ["train/acc"] and float(values["train/acc"]) == pytest.approx(0.4)
+    with pytest.raises(ConfigError, match="model.train_metrics: unknown metric"):
+        keep_metrics(classification_metrics(3, top_k=()), ["accuracy"], key="model.train_metrics")

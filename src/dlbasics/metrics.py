@@ -56,6 +56,22 @@ def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> Met
     return CheckedCollection(metrics, check=check)
 
 
+def keep_metrics(collection: MetricCollection, names: Iterable[str], key: str) -> None:
+    """Drop every metric of ``collection`` not in ``names`` (e.g. the costly ones on
+    training batches, where each update runs once per optimiser step)."""
+    names = list(names)
+    unknown = [name for name in names if name not in collection._modules]
+    if unknown:
+        raise ConfigError(
+            f"{key}: unknown metric(s) {', '.join(unknown)}; "
+            f"allowed values: {', '.join(collection._modules)}"
+        )
+    for name in list(collection._modules):
+        if name not in names:
+            collection.pop(name)
+    collection._init_compute_groups()  # the groups were formed from the full set
+
+
 def regression_metrics() -> MetricCollection:
     """MAE, MSE, RMSE, MAPE (a fraction, not a percentage) and R² = 1 − SS_res/SS_tot."""
     return MetricCollection(

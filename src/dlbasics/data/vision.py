@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import torch
 from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
@@ -107,14 +106,19 @@ class VisionDataModule(InMemoryDataModule):
         images = _parse_idx(images_path, read_image_file)
         labels = _parse_idx(labels_path, read_label_file)
         if images.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"{images_path} holds images of shape {tuple(images.shape[1:])}, "
-                            f"expected {IMAGE_SHAPE}")
+            raise DataError(
+                f"{images_path} holds images of shape {tuple(images.shape[1:])}, "
+                f"expected {IMAGE_SHAPE}"
+            )
         if len(images) != len(labels):
-            raise DataError(f"{images_path} holds {len(images)} images but {labels_path} holds "
-                            f"{len(labels)} labels; one of them is truncated or from another set")
+            raise DataError(
+                f"{images_path} holds {len(images)} images but {labels_path} holds "
+                f"{len(labels)} labels; one of them is truncated or from another set"
+            )
         if len(labels) and int(labels.max()) >= self.num_classes:
-            raise DataError(f"{labels_path} has label {int(labels.max())}, "
-                            f"expected 0..{self.num_classes - 1}")
+            raise DataError(
+                f"{labels_path} has label {int(labels.max())}, expected 0..{self.num_classes - 1}"
+            )
         return images, labels
 
     def setup(self, stage: str | None = None) -> None:
@@ -123,8 +127,10 @@ class VisionDataModule(InMemoryDataModule):
         self._check_files()  # setup runs on every rank, prepare_data only on one
         images, labels = self._read("train")
         if self.val_size >= len(images):
-            raise ConfigError(f"data.val_size={self.val_size} leaves no training images "
-                              f"({self.name} train holds {len(images)})")
+            raise ConfigError(
+                f"data.val_size={self.val_size} leaves no training images "
+                f"({self.name} train holds {len(images)})"
+            )
         train_idx, val_idx = split_indices(
             len(images), [len(images) - self.val_size, self.val_size], self.split_seed
         )

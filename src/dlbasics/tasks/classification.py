@@ -17,11 +17,14 @@ class ClassificationTask(Task):
         label_smoothing: float = 0.0,
         monitor: str = "val/acc",
         monitor_mode: str = "max",
+        train_metrics: Sequence[str] | None = ("acc",),
         **task_kwargs,
     ) -> None:
         self.num_classes = num_classes
         self.top_k = tuple(top_k)
-        super().__init__(monitor=monitor, monitor_mode=monitor_mode, **task_kwargs)
+        super().__init__(
+            monitor=monitor, monitor_mode=monitor_mode, train_metrics=train_metrics, **task_kwargs
+        )
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
     def build_metrics(self) -> MetricCollection:

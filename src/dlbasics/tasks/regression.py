@@ -13,7 +13,9 @@ LOSSES = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}
 class RegressionTask(Task):
     def __init__(self, loss: str = "mse", **task_kwargs) -> None:
         if loss not in LOSSES:
-            raise ConfigError(f"model.loss={loss!r} is unknown; allowed values: {', '.join(LOSSES)}")
+            raise ConfigError(
+                f"model.loss={loss!r} is unknown; allowed values: {', '.join(LOSSES)}"
+            )
         super().__init__(**task_kwargs)
         self.loss_fn = LOSSES[loss]()
 

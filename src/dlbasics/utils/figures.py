@@ -7,10 +7,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are written to files, never shown; no display needed
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytorch_lightning as pl  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from pytorch_lightning.loggers import TensorBoardLogger  # noqa: E402
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+from matplotlib.figure import Figure
+from pytorch_lightning.loggers import TensorBoardLogger
 
 FIGURES_DIR = "figures"
 

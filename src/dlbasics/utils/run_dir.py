@@ -38,12 +38,16 @@ def run_dir_of_checkpoint(ckpt_path: str | Path) -> Path:
     """``<run>/checkpoints/x.ckpt`` → ``<run>``, checking the checkpoint and config exist."""
     ckpt = Path(ckpt_path).expanduser().resolve()
     if not ckpt.is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; pass the .ckpt file of a run "
-                          f"(e.g. logs/train/runs/<time>/checkpoints/last.ckpt)")
+        raise ConfigError(
+            f"ckpt_path={ckpt_path} does not exist; pass the .ckpt file of a run "
+            f"(e.g. logs/train/runs/<time>/checkpoints/last.ckpt)"
+        )
     run_dir = ckpt.parent.parent
     if not (run_dir / ".hydra" / "config.yaml").is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path}: no .hydra/config.yaml in {run_dir}; the "
-                          f"checkpoint must sit in the checkpoints/ folder of a dlbasics run dir")
+        raise ConfigError(
+            f"ckpt_path={ckpt_path}: no .hydra/config.yaml in {run_dir}; the "
+            f"checkpoint must sit in the checkpoints/ folder of a dlbasics run dir"
+        )
     return run_dir
 
 
