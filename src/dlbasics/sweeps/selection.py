@@ -15,6 +15,7 @@ from dlbasics.utils.run_dir import METRICS_FILE
 log = logging.getLogger("dlbasics")
 
 SELECTED_DIR = "selected_test"
+CHOSEN_FILE = "selected_job.json"  # the overrides of the job whose config was tested
 
 
 def is_cv_sweep(jobs: list[Job]) -> bool:
@@ -23,7 +24,7 @@ def is_cv_sweep(jobs: list[Job]) -> bool:
 
 def test_best(sweep_dir: Path, jobs: list[Job]) -> tuple[Job, dict[str, Any]] | None:
     """Train the best CV configuration once on train/val and test it once; reuse the
-    result if ``selected_test/metrics.json`` already exists (resumed sweeps)."""
+    result of a resumed sweep only if it belongs to the same selected configuration."""
     ranked = [
         j
         for j in sort_jobs(jobs)
@@ -33,8 +34,8 @@ def test_best(sweep_dir: Path, jobs: list[Job]) -> tuple[Job, dict[str, Any]] | 
         return None
     best = ranked[0]
     out_dir = Path(sweep_dir) / SELECTED_DIR
-    done = out_dir / METRICS_FILE
-    if done.is_file():
+    done, chosen = out_dir / METRICS_FILE, out_dir / CHOSEN_FILE
+    if done.is_file() and chosen.is_file() and json.loads(chosen.read_text()) == best.overrides:
         return best, json.loads(done.read_text())
     from dlbasics.train import train  # the entry point's own job, with CV switched off
 
@@ -45,6 +46,7 @@ def test_best(sweep_dir: Path, jobs: list[Job]) -> tuple[Job, dict[str, Any]] | 
         cfg.test = True
         cfg.paths.output_dir = str(out_dir)
     OmegaConf.save(cfg, out_dir / "config.yaml")
+    chosen.write_text(json.dumps(best.overrides, indent=2) + "\n")
     log.info("testing the selected configuration (job %s) once in %s", best.name, out_dir)
     return best, train(cfg)
 

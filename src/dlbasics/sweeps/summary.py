@@ -189,6 +189,17 @@ def aggregate_rows(jobs: Sequence[Job]) -> tuple[list[str], list[list[Any]]] | N
     return header, rows
 
 
+def shown_in_markdown(column: str, jobs: Sequence[Job]) -> bool:
+    """summary.md keeps the ranking metric, the losses and the test number of the monitored
+    metric (with CV spreads); summary.csv has every column."""
+    monitor = next((j.monitor for j in jobs if j.monitor), "") or ""
+    base = monitor.removesuffix("_best").split("/")[-1]
+    keep = {monitor, "val/loss", f"val/{base}", f"test/{base}", "test/loss", "epochs"}
+    if "/" not in column:
+        return column not in ("global_step", "seconds")
+    return column.removesuffix("_std") in keep
+
+
 def format_cell(value: Any) -> str:
     if value is None:
         return ""
@@ -246,7 +257,13 @@ def write_summary(sweep_dir: Path, extra_markdown: str = "") -> list[Job]:
     if jobs:
         header, rows = job_rows(jobs)
         write_csv(sweep_dir / SUMMARY_CSV, header, rows)
-        lines += [markdown_table(header, rows), ""]
+        shown = [i for i, name in enumerate(header) if shown_in_markdown(name, jobs)]
+        lines += [
+            markdown_table([header[i] for i in shown], [[r[i] for i in shown] for r in rows]),
+            "",
+            f"All metrics: {SUMMARY_CSV}.",
+            "",
+        ]
         aggregate = aggregate_rows(jobs)
         if aggregate is not None:
             write_csv(sweep_dir / AGGREGATE_CSV, *aggregate)
