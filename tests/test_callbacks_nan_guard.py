@@ -27,6 +27,8 @@ def test_first_non_finite_gradient_in_layer_order():
     net[2].weight.grad.zero_()
     assert first_non_finite_grad(net) == (False, "")
     assert first_non_finite_grad(net, torch.tensor(float("nan"))) == (True, "")  # only the loss
+    net[0].weight.grad.fill_(3e38)  # finite, but the quick sum overflows: checked exactly
+    assert first_non_finite_grad(net) == (False, "")
 
 
 class NaNAtStepTwo(pl.LightningModule):

@@ -4,6 +4,7 @@ Without it a diverging run keeps going on NaN weights for the rest of its
 epochs and the only symptom is ``loss=nan`` in the progress bar.
 """
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,18 @@ def is_finite(tensor: Tensor) -> Tensor:
 def first_non_finite_grad(module: nn.Module, loss: Tensor | None = None) -> tuple[bool, str]:
     """``(anything non-finite?, first parameter with a non-finite gradient or "")``.
 
-    Parameters are visited in registration order, input layer first; one
-    device sync covers the loss and all gradients.
+    Runs every step, so the common case is one sum per gradient and one
+    device sync: NaN and Inf survive a sum. Only when that sum is not finite
+    (or overflows) are the tensors checked element by element, input layer first.
     """
     named = [(name, p.grad) for name, p in module.named_parameters() if p.grad is not None]
-    flags = [is_finite(g) for _, g in named] + ([is_finite(loss)] if loss is not None else [])
-    if not flags:
+    sums = [g.detach().sum() for _, g in named] + ([loss.detach()] if loss is not None else [])
+    if not sums or math.isfinite(float(torch.stack(sums).float().sum())):
         return False, ""
-    finite = torch.stack(flags).tolist()
-    bad = [name for (name, _), ok in zip(named, finite, strict=False) if not ok]
-    return not all(finite), bad[0] if bad else ""
+    finite = torch.stack([is_finite(g) for _, g in named]).tolist() if named else []
+    bad = [name for (name, _), ok in zip(named, finite, strict=True) if not ok]
+    loss_finite = loss is None or bool(is_finite(loss))
+    return bool(bad) or not loss_finite, bad[0] if bad else ""
 
 
 @torch.no_grad()

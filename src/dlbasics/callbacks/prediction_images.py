@@ -89,7 +89,7 @@ class PredictionImages(pl.Callback):
     net that outputs one logit per class; otherwise it logs one note and stays quiet.
     """
 
-    def __init__(self, num_images: int = 32, every_n_epochs: int = 1, columns: int = 8) -> None:
+    def __init__(self, num_images: int = 16, every_n_epochs: int = 1, columns: int = 8) -> None:
         self.num_images = check_every("prediction_images.num_images", num_images)
         self.every_n_epochs = check_every("prediction_images.every_n_epochs", every_n_epochs)
         self.columns = check_every("prediction_images.columns", columns)

@@ -30,10 +30,14 @@ def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None =
     path = figure_path(trainer.default_root_dir, tag)
     if trainer.is_global_zero:
         step = trainer.global_step if step is None else step
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_figure(tag, figure, global_step=step, close=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
+        # TensorBoard gets the PNG just written: one render instead of two (a figure logged
+        # every epoch, e.g. prediction images, costs half), and both show the same picture.
+        image = None
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                image = plt.imread(path)[..., :3] if image is None else image
+                logger.experiment.add_image(tag, image, global_step=step, dataformats="HWC")
     plt.close(figure)
     return path
