@@ -7,9 +7,8 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from dlbasics.eval import run_config_for
 from dlbasics.utils.cli import hydra_entry
-from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
+from dlbasics.utils.instantiate import rebuild_run
 
 log = logging.getLogger("dlbasics")
 
@@ -34,10 +33,7 @@ def _rows(outputs: torch.Tensor, targets: torch.Tensor, class_names: list[str] |
 
 
 def predict(cfg: DictConfig) -> Path:
-    run_cfg = run_config_for(cfg)
-    datamodule = build_datamodule(run_cfg)
-    model = build_model(run_cfg)
-    trainer = build_trainer(run_cfg, logger=False)
+    datamodule, model, trainer = rebuild_run(cfg, logger=False)
     batches = trainer.predict(model, datamodule=datamodule, ckpt_path=str(cfg.ckpt_path))
     outputs = torch.cat(batches)
     targets = datamodule.test_set.targets
