@@ -126,16 +126,23 @@ def test_trapezoid_mlp(compose_config):
 
 
 @pytest.mark.slow
-def test_polynomial_fit_underfit_overfit(compose_config):
+def test_polynomial_fit_and_underfit(compose_config):
     fit, state = full_run(compose_config, "d2l/polynomial_fit")
     coefficients = torch.cat([state["net.linear.bias"], state["net.linear.weight"][0]])
     print("degree-4 coefficients", coefficients.tolist())
     assert torch.allclose(coefficients, torch.tensor([5.0, 1.2, -3.4, 5.6]), atol=0.1)
     underfit, _ = full_run(compose_config, "d2l/polynomial_underfit")
     assert underfit["test/loss"] > 10 * fit["test/loss"]
+
+
+@pytest.mark.slow
+def test_polynomial_overfit(compose_config):
+    # d2l compares the final weights' losses per epoch; the held-out curve is our val/loss
+    # (the test split is scored on the best-val checkpoint, which favours the held-out side).
     overfit, _ = full_run(compose_config, "d2l/polynomial_overfit")
     history = read_history(Path(overfit["best_ckpt"]).parent.parent)
-    assert history["train/loss"][-1] < overfit["test/loss"]
+    print("overfit final train/val loss", history["train/loss"][-1], history["val/loss"][-1])
+    assert history["train/loss"][-1] < history["val/loss"][-1]
 
 
 @pytest.mark.slow
