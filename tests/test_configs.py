@@ -20,6 +20,7 @@ MODEL_DATA = {
     "linear_regression": ["data=linear"],
     "softmax": ["data=mnist", "data.val_size=100"],
     "mlp": ["data=fashion_mnist", "data.val_size=100"],
+    "multilabel_mlp": ["data=multilabel_synthetic"],
 }
 
 
