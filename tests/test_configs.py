@@ -18,6 +18,10 @@ MODELS = sorted(p.stem for p in CONF.glob("model/*.yaml"))
 # The data set each model is smoke-tested on; a new model config must be added here.
 MODEL_DATA = {
     "linear_regression": ["data=linear"],
+    "polynomial_regression": ["data=polynomial"],
+    "mlp_regression": ["data=trapezoid"],
+    "logistic_regression": ["data=moons"],
+    "binary_mlp": ["data=moons"],
     "softmax": ["data=mnist", "data.val_size=100"],
     "mlp": ["data=fashion_mnist", "data.val_size=100"],
     "multilabel_mlp": ["data=multilabel_synthetic"],
