@@ -134,7 +134,9 @@ def metric_keys(jobs: Iterable[Job]) -> list[str]:
 
 
 def seconds_per_epoch(job: Job) -> float | None:
+    """Wall time over epochs (over epochs x folds for a CV job)."""
     seconds, epochs = job.number("seconds"), job.number("epochs")
+    epochs = (epochs or 0) * (job.number("cv_k") or 1)
     return round(seconds / epochs, 3) if seconds is not None and epochs else None
 
 
