@@ -1,13 +1,27 @@
 """Weight and gradient histograms: tags per parameter, values equal to the saved weights."""
 
+import numpy as np
 import pytest
 import torch
 
+from dlbasics.callbacks.histograms import histogram
 from tests.tensorboard_runs import load_events, quick_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 PARAMS = [f"net.layers.{i}.{kind}" for i in (0, 2) for kind in ("weight", "bias")]
+
+
+def test_histogram_counts_equal_numpys():
+    values = torch.randn(300, 7, generator=torch.Generator().manual_seed(0))
+    summary = histogram(values, 16)
+    counts, edges = np.histogram(values.double().numpy(), bins=16)
+    assert summary["bucket_counts"] == counts.tolist()
+    assert summary["bucket_limits"] == pytest.approx(edges[1:].tolist())
+    assert summary["num"] == 2100
+    assert summary["sum_squares"] == pytest.approx(float(values.double().pow(2).sum()))
+    constant = histogram(torch.full((5,), 2.0), 16)
+    assert (constant["bucket_limits"], constant["bucket_counts"]) == ([2.0], [5.0])
 
 
 def test_histograms_match_the_final_weights(compose_config, tmp_path, fake_data_dir):

@@ -50,7 +50,8 @@ class NaNAtStepTwo(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.01)
 
 
-def test_gradient_path_names_layer_step_and_checkpoint(tmp_path):
+def fit_guarded(model: pl.LightningModule, run_dir) -> None:
+    """Ten steps on random inputs with only the NaN guard attached."""
     trainer = pl.Trainer(
         max_steps=10,
         logger=False,
@@ -58,17 +59,47 @@ def test_gradient_path_names_layer_step_and_checkpoint(tmp_path):
         enable_progress_bar=False,
         enable_model_summary=False,
         callbacks=[NanGuard()],
-        default_root_dir=tmp_path,
+        default_root_dir=run_dir,
     )
+    trainer.fit(model, DataLoader(TensorDataset(torch.randn(40, 3)), batch_size=4))
+
+
+def test_gradient_path_names_layer_step_and_checkpoint(tmp_path):
     model = NaNAtStepTwo()
-    loader = DataLoader(TensorDataset(torch.randn(40, 3)), batch_size=4)
     with pytest.raises(NonFiniteError, match=r"step 2 .*a gradient; first layer: second.weight"):
-        trainer.fit(model, loader)
+        fit_guarded(model, tmp_path)
     saved = torch.load(tmp_path / "checkpoints" / "last_good.ckpt", weights_only=True)
     assert saved["global_step"] == 2
     assert all(torch.isfinite(v).all() for v in saved["state_dict"].values())
     assert torch.equal(saved["state_dict"]["second.weight"], model.second.weight.detach())
     assert not model._forward_hooks  # the output check is removed when training stops
+
+
+class InfOutputAtStepTwo(NaNAtStepTwo):
+    """The hidden activations blow up at step 2, so ``second`` is the first layer with a
+    non-finite output (the multiplication is no layer)."""
+
+    def forward(self, x):
+        hidden = self.first(x)
+        if self.global_step == 2:
+            hidden = hidden * float("inf")
+        return self.second(hidden)
+
+    def training_step(self, batch, batch_idx):
+        (x,) = batch
+        return self(x).pow(2).mean()
+
+
+def test_output_path_reruns_the_forward_to_name_the_layer(tmp_path):
+    """Training outputs are checked through the loss; the message still names the layer."""
+    model = InfOutputAtStepTwo()
+    with pytest.raises(
+        NonFiniteError, match=r"step 2 .*the model's output; first layer: second \(Linear\)"
+    ):
+        fit_guarded(model, tmp_path)
+    saved = torch.load(tmp_path / "checkpoints" / "last_good.ckpt", weights_only=True)
+    assert saved["global_step"] == 2
+    assert all(torch.isfinite(v).all() for v in saved["state_dict"].values())
 
 
 def test_diverging_lr_study_stops_with_one_clear_line(tmp_path, fake_data_dir, capsys, monkeypatch):

@@ -8,6 +8,8 @@ import logging
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
+from torch import Tensor
 from torch.optim import Optimizer
 
 from dlbasics.callbacks.inspection import check_every, tensorboard_writers
@@ -15,11 +17,36 @@ from dlbasics.callbacks.inspection import check_every, tensorboard_writers
 log = logging.getLogger("dlbasics")
 
 
+def histogram(values: Tensor, bins: int) -> dict[str, Any]:
+    """The keyword arguments of ``SummaryWriter.add_histogram_raw`` for ``values``: ``bins``
+    equal-width buckets from min to max, counted by torch on the tensor's own device.
+
+    ``add_histogram`` copies the tensor to numpy and sorts it into ~1500 exponential
+    buckets (~10 ms of CPU per 200k values); TensorBoard re-bins for display anyway.
+    """
+    x = values.detach().flatten().double()  # double: sums as exact as numpy's
+    low, high = float(x.min()), float(x.max())
+    if high > low:
+        counts = torch.histc(x, bins, min=low, max=high).tolist()
+        limits = torch.linspace(low, high, bins + 1, dtype=torch.float64)[1:].tolist()
+    else:  # every value equal (e.g. zero-initialised biases): one bucket
+        counts, limits = [float(x.numel())], [high]
+    return {
+        "min": low,
+        "max": high,
+        "num": x.numel(),
+        "sum": float(x.sum()),
+        "sum_squares": float(x.dot(x)),
+        "bucket_limits": limits,
+        "bucket_counts": counts,
+    }
+
+
 class ParamHistograms(pl.Callback):
     """``weights/<param>`` at each logged epoch's end, ``grads/<param>`` at its first step.
 
-    Histogramming copies every parameter to the CPU; for nets above
-    ``max_params`` parameters the callback switches itself off with a warning.
+    Histogramming reads every parameter; for nets above ``max_params`` parameters the
+    callback switches itself off with a warning.
     """
 
     def __init__(
@@ -28,8 +55,10 @@ class ParamHistograms(pl.Callback):
         weights: bool = True,
         grads: bool = True,
         max_params: int = 5_000_000,
+        bins: int = 64,
     ) -> None:
         self.every_n_epochs = check_every("histograms.every_n_epochs", every_n_epochs)
+        self.bins = check_every("histograms.bins", bins)
         self.weights = weights
         self.grads = grads
         self.max_params = max_params
@@ -60,9 +89,11 @@ class ParamHistograms(pl.Callback):
             values = param if kind == "weights" else param.grad
             if values is None:
                 continue
-            data = values.detach().float().cpu()
+            summary = histogram(values, self.bins)
             for writer in writers:
-                writer.add_histogram(f"{kind}/{name}", data, global_step=trainer.global_step)
+                writer.add_histogram_raw(
+                    f"{kind}/{name}", **summary, global_step=trainer.global_step
+                )
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int

@@ -5,7 +5,7 @@ epochs and the only symptom is ``loss=nan`` in the progress bar.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from torch.utils.hooks import RemovableHandle
 from dlbasics.errors import DlbasicsError
 
 CHECKPOINT_NAME = "last_good.ckpt"
+NamedParam = tuple[str, nn.Parameter]
 
 
 class NonFiniteError(DlbasicsError):
@@ -28,14 +29,18 @@ def is_finite(tensor: Tensor) -> Tensor:
     return torch.isfinite(tensor.detach()).all()
 
 
-def first_non_finite_grad(module: nn.Module, loss: Tensor | None = None) -> tuple[bool, str]:
+def first_non_finite_grad(
+    module: nn.Module, loss: Tensor | None = None, params: Sequence[NamedParam] | None = None
+) -> tuple[bool, str]:
     """``(anything non-finite?, first parameter with a non-finite gradient or "")``.
 
     Runs every step, so the common case is one sum per gradient and one
     device sync: NaN and Inf survive a sum. Only when that sum is not finite
     (or overflows) are the tensors checked element by element, input layer first.
+    ``params`` (``module.named_parameters()`` listed once) saves walking the module tree.
     """
-    named = [(name, p.grad) for name, p in module.named_parameters() if p.grad is not None]
+    params = list(module.named_parameters()) if params is None else params
+    named = [(name, p.grad) for name, p in params if p.grad is not None]
     sums = [g.detach().sum() for _, g in named] + ([loss.detach()] if loss is not None else [])
     if not sums or math.isfinite(float(torch.stack(sums).float().sum())):
         return False, ""
@@ -47,8 +52,9 @@ def first_non_finite_grad(module: nn.Module, loss: Tensor | None = None) -> tupl
 
 @torch.no_grad()
 def first_non_finite_output(module: nn.Module, *inputs: Any) -> str:
-    """Re-run ``module`` on ``inputs`` and name the first leaf layer whose output is non-finite
-    (only called once a run has diverged, so the extra forward costs nothing in normal runs)."""
+    """Re-run ``module`` on ``inputs`` and name the first leaf layer whose output is non-finite,
+    "" if the output is finite (only called once a run has diverged, so the extra forward
+    costs nothing in normal runs)."""
     found: list[str] = []
 
     def watch(name: str) -> Callable[..., None]:
@@ -64,11 +70,14 @@ def first_non_finite_output(module: nn.Module, *inputs: Any) -> str:
         if name and not any(True for _ in layer.children())
     ]
     try:
-        module(*inputs)
+        output = module(*inputs)
     finally:
         for handle in handles:
             handle.remove()
-    return found[0] if found else "none (the non-finite values come from the inputs)"
+    if found:
+        return found[0]
+    finite = not isinstance(output, Tensor) or bool(is_finite(output))
+    return "" if finite else "none (the non-finite values come from the inputs)"
 
 
 def weights_finite(module: nn.Module) -> bool:
@@ -76,9 +85,10 @@ def weights_finite(module: nn.Module) -> bool:
 
 
 class NanGuard(pl.Callback):
-    """Checks the output of every forward while fitting (training and validation: the first
-    forward after a bad step may be either), then the loss and every gradient before each
-    optimizer step.
+    """Checks the loss and every gradient before each optimizer step (one sum and one device
+    sync per step), and the output of every validation forward (the first forward after a bad
+    step may be one). A training output is checked through its loss, which is non-finite
+    whenever the output is; only then is the forward re-run to name the first bad layer.
 
     On the first non-finite value it saves the (still finite) weights as
     ``checkpoints/last_good.ckpt`` and raises :class:`NonFiniteError`, which
@@ -89,20 +99,21 @@ class NanGuard(pl.Callback):
     def __init__(self, save_checkpoint: bool = True) -> None:
         self.save_checkpoint = save_checkpoint
         self._loss: Tensor | None = None
+        self._inputs: tuple[Any, ...] = ()  # of the last training forward, to re-run it
+        self._params: list[NamedParam] = []
         self._handle: RemovableHandle | None = None
         self._probing = False
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._params = list(pl_module.named_parameters())
+
         def check_output(module: nn.Module, args: Any, output: Any) -> None:
             if self._probing or not isinstance(output, Tensor):
                 return
-            if not bool(is_finite(output)):
-                self._probing = True
-                try:
-                    layer = first_non_finite_output(module, *args)
-                finally:
-                    self._probing = False
-                self._stop(trainer, pl_module, f"the model's output; first layer: {layer}")
+            if module.training:
+                self._inputs = args  # checked through the loss before the optimizer step
+            elif not bool(is_finite(output)):
+                self._stop_at_output(trainer, pl_module, args)
 
         self._handle = pl_module.register_forward_hook(check_output)
 
@@ -115,10 +126,27 @@ class NanGuard(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer
     ) -> None:
         loss, self._loss = self._loss, None
-        broken, layer = first_non_finite_grad(pl_module, loss)
-        if broken:
-            what = f"a gradient; first layer: {layer}" if layer else "the loss"
-            self._stop(trainer, pl_module, what)
+        inputs, self._inputs = self._inputs, ()
+        broken, layer = first_non_finite_grad(pl_module, loss, self._params)
+        if not broken:
+            return
+        if loss is not None and inputs and not bool(is_finite(loss)):
+            self._stop_at_output(trainer, pl_module, inputs)  # returns if the output is finite
+        what = f"a gradient; first layer: {layer}" if layer else "the loss"
+        self._stop(trainer, pl_module, what)
+
+    def _stop_at_output(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, inputs: tuple[Any, ...]
+    ) -> None:
+        """Raise :class:`NonFiniteError` naming the first layer with a non-finite output on
+        ``inputs``; return if the output is finite (then the loss or a gradient is to blame)."""
+        self._probing = True
+        try:
+            layer = first_non_finite_output(pl_module, *inputs)
+        finally:
+            self._probing = False
+        if layer:
+            self._stop(trainer, pl_module, f"the model's output; first layer: {layer}")
 
     def _stop(self, trainer: pl.Trainer, pl_module: pl.LightningModule, what: str) -> None:
         raise NonFiniteError(
