@@ -27,6 +27,7 @@ log = logging.getLogger("dlbasics")
 
 JOB_FILE = "job.json"
 COMPLETED, FAILED, PRUNED = "completed", "failed", "pruned"
+STARTED = "started"  # a job.json left in this state means the job never ended
 
 
 def in_multirun() -> bool:
@@ -99,6 +100,7 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
         if record is not None:
             log.info("skipping %s: %s already exists", job_dir, METRICS_FILE)
             return returned_metric(record, cfg)
+        write_job_status(job_dir, STARTED, overrides)  # stays so if the process is killed
         try:
             record = task(cfg)
         except Exception as error:
