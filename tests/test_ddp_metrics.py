@@ -70,7 +70,7 @@ def test_ddp_test_metrics_equal_one_process_evaluation(tmp_path):
     overrides = [
         "experiment=multilabel/synthetic_mlp",
         "trainer=ddp_cpu",
-        "trainer.max_epochs=2",
+        "trainer.max_epochs=1",
         "data.num_val=161",
         "data.num_test=201",
         "data.eval_batch_size=100",
