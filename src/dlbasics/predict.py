@@ -15,17 +15,30 @@ log = logging.getLogger("dlbasics")
 PREDICTIONS_FILE = "predictions.csv"
 
 
-def _rows(outputs: torch.Tensor, targets: torch.Tensor, class_names: list[str] | None):
-    if class_names is None:  # regression: one predicted value per output
+def _label_set(row: list[int], names: list[str]) -> tuple[str, str]:
+    ids = [i for i, on in enumerate(row) if on]
+    return ";".join(map(str, ids)), ";".join(names[i] for i in ids)
+
+
+def _rows(model, outputs: torch.Tensor, targets: torch.Tensor, names: list[str] | None):
+    decision = model.decide(outputs)
+    if decision is None:  # regression: one predicted value per output
         header = ["index", *(f"prediction_{i}" for i in range(outputs.shape[1])), "target"]
         return header, [
             [i, *(f"{v:.6g}" for v in out.tolist()), f"{float(t.flatten()[0]):.6g}"]
             for i, (out, t) in enumerate(zip(outputs, targets, strict=True))
         ]
-    probability, predicted = outputs.max(dim=1)
+    predicted, probability = decision
+    names = names or [str(c) for c in range(max(outputs.shape[1], 2))]
+    if predicted.ndim == 2:  # multilabel: label sets, ids and names joined by ';'
+        header = ["index", "predicted", "predicted_names", "target", "target_names"]
+        return header, [
+            [i, *_label_set(p, names), *_label_set(t, names)]
+            for i, (p, t) in enumerate(zip(predicted.tolist(), targets.tolist(), strict=True))
+        ]
     header = ["index", "predicted", "predicted_name", "probability", "target", "target_name"]
     return header, [
-        [i, p, class_names[p], f"{prob:.6f}", t, class_names[t]]
+        [i, p, names[p], f"{prob:.6f}", t, names[t]]
         for i, (p, prob, t) in enumerate(
             zip(predicted.tolist(), probability.tolist(), targets.tolist(), strict=True)
         )
@@ -37,7 +50,7 @@ def predict(cfg: DictConfig) -> Path:
     batches = trainer.predict(model, datamodule=datamodule, ckpt_path=str(cfg.ckpt_path))
     outputs = torch.cat(batches)
     targets = datamodule.test_set.targets
-    header, rows = _rows(outputs, targets, datamodule.class_names)
+    header, rows = _rows(model, outputs, targets, datamodule.class_names)
     path = Path(cfg.paths.output_dir) / PREDICTIONS_FILE
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -101,6 +101,11 @@ class Task(pl.LightningModule):
     def predict_outputs(self, output: Tensor) -> Tensor:
         return output
 
+    def decide(self, outputs: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Decisions from ``predict_step`` outputs: ``(labels, probabilities)``; ``None`` for
+        tasks that predict values rather than classes."""
+        return None
+
     # --- shared machinery ---------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -1,5 +1,6 @@
 """Binary classification: one logit per sample, BCE-with-logits loss, P(class 1) out."""
 
+import torch
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
@@ -48,3 +49,9 @@ class BinaryClassificationTask(Task):
 
     def predict_outputs(self, output: Tensor) -> Tensor:
         return output.sigmoid()
+
+    def decide(self, outputs: Tensor) -> tuple[Tensor, Tensor]:
+        """Class 1 where P(class 1) > threshold, and the probability of the chosen class."""
+        positive = outputs[:, 0]
+        predicted = (positive > self.threshold).long()
+        return predicted, torch.where(predicted == 1, positive, 1 - positive)

@@ -35,3 +35,8 @@ class ClassificationTask(Task):
 
     def predict_outputs(self, output: Tensor) -> Tensor:
         return output.softmax(dim=-1)
+
+    def decide(self, outputs: Tensor) -> tuple[Tensor, Tensor]:
+        """The most probable class and its probability."""
+        probability, predicted = outputs.max(dim=1)
+        return predicted, probability

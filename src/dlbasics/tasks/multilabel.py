@@ -127,6 +127,10 @@ class MultilabelTask(Task):
     def predict_outputs(self, output: Tensor) -> Tensor:
         return self.label_scores(output)
 
+    def decide(self, outputs: Tensor) -> tuple[Tensor, Tensor]:
+        """0/1 label sets under the per-label thresholds, and the label scores."""
+        return (outputs > self.thresholds).long(), outputs
+
     def predicted_labels(self, output: Tensor) -> Tensor:
         """0/1 label sets under the current per-label thresholds."""
         return (self.label_scores(output) > self.thresholds).long()
