@@ -90,8 +90,8 @@ class InfOutputAtStepTwo(NaNAtStepTwo):
         return self(x).pow(2).mean()
 
 
-def test_output_path_reruns_the_forward_to_name_the_layer(tmp_path):
-    """Training outputs are checked through the loss; the message still names the layer."""
+def test_output_path_names_the_first_layer_with_a_non_finite_output(tmp_path):
+    """A non-finite training output stops the run at once, naming the first layer."""
     model = InfOutputAtStepTwo()
     with pytest.raises(
         NonFiniteError, match=r"step 2 .*the model's output; first layer: second \(Linear\)"
