@@ -113,28 +113,38 @@ def test_sweep_with_a_failing_and_a_diverging_job_goes_on_and_resumes(tmp_path: 
         "trainer=cpu",
         "callbacks=none",
         "trainer.max_epochs=1",
-        "data.num_train=200",
         "model.optimizer.lr=0.03,-1,1e12",
         "seed=0,1",
     ]
     first = run_cli("train", *args, log_dir=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     [sweep] = sweep_dirs(tmp_path)
-    rows = {r["job"]: r for r in read_rows(sweep / SUMMARY_CSV)}
-    assert [rows[j]["status"] for j in "012345"] == ["completed", "failed", "failed"] * 2
-    assert "model.optimizer.lr must be a number > 0, got -1" in rows["1"]["error"]
-    assert "not finite" in rows["2"]["error"]
-    assert float(rows["0"]["val/loss_best"]) < 1.0
+    rows = {(r["model.optimizer.lr"], r["seed"]): r for r in read_rows(sweep / SUMMARY_CSV)}
+    status = {key: row["status"] for key, row in rows.items()}
+    assert status == {
+        ("0.03", "0"): "completed",
+        ("0.03", "1"): "completed",
+        ("-1", "0"): "failed",
+        ("-1", "1"): "failed",
+        ("1000000000000.0", "0"): "failed",
+        ("1000000000000.0", "1"): "failed",
+    }
+    assert "model.optimizer.lr must be a number > 0, got -1" in rows["-1", "0"]["error"]
+    assert "not finite" in rows["1000000000000.0", "1"]["error"]
+    assert float(rows["0.03", "0"]["val/loss_best"]) < 1.0
     assert (sweep / "summary.md").is_file() and (sweep / "curves.png").is_file()
-    finished = (sweep / "0" / "metrics.json").stat().st_mtime_ns
+    good, bad = rows["0.03", "0"]["job"], rows["-1", "0"]["job"]
+    finished = (sweep / good / "metrics.json").stat().st_mtime_ns
 
     again = run_cli("train", *args, "resume=true", log_dir=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert sweep_dirs(tmp_path) == [sweep]
     log = again.stdout + again.stderr
-    assert f"skipping {sweep / '0'}" in log and f"skipping {sweep / '3'}" in log
-    assert f"skipping {sweep / '1'}" not in log  # failed jobs run again
-    assert (sweep / "0" / "metrics.json").stat().st_mtime_ns == finished
+    skipped = {line.split("skipping ")[1] for line in log.splitlines() if "skipping " in line}
+    # the two lr=0.03 jobs and the two diverged ones wrote metrics.json: skipped
+    assert len(skipped) == 4 and f"skipping {sweep / good}:" in log
+    assert f"skipping {sweep / bad}:" not in log  # failed jobs run again
+    assert (sweep / good / "metrics.json").stat().st_mtime_ns == finished
 
 
 def test_two_sweeps_started_together_get_their_own_dirs(tmp_path: Path) -> None:
