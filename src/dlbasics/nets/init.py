@@ -27,8 +27,9 @@ SCHEMES: dict[str, Callable[[Tensor, float], object] | None] = {
 def init_linear_layers(module: nn.Module, scheme: str = "default", std: float = 0.01) -> None:
     """Re-initialise every ``nn.Linear`` in ``module`` with ``scheme`` (see SCHEMES)."""
     if scheme not in SCHEMES:
-        raise ConfigError(f"model.net.init={scheme!r} is not a known scheme; allowed values: "
-                          f"{', '.join(SCHEMES)}")
+        raise ConfigError(
+            f"model.net.init={scheme!r} is not a known scheme; allowed values: {', '.join(SCHEMES)}"
+        )
     initialise = SCHEMES[scheme]
     if initialise is None:
         return
