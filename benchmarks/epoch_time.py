@@ -55,9 +55,7 @@ def plain_loop(datamodule: FashionMNISTDataModule, epochs: int) -> float:
 
     def epoch() -> None:
         order = torch.randperm(len(inputs))
-        batches = (
-            (inputs[idx], targets[idx]) for idx in torch.split(order, BATCH_SIZE)
-        )
+        batches = ((inputs[idx], targets[idx]) for idx in torch.split(order, BATCH_SIZE))
         sgd_epoch(net, optimizer, batches)
 
     return timed_epochs(epoch, epochs)
@@ -114,7 +112,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("DLBASICS_DATA_DIR", "data"))
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch intra-op threads (0: torch's default); 1 is steadier on a busy machine",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     datamodule = FashionMNISTDataModule(data_dir=args.data_dir, batch_size=BATCH_SIZE)
     datamodule.prepare_data()
@@ -124,9 +130,11 @@ def main() -> None:
     with_bar = lightning_pipeline(args.data_dir, args.epochs, progress_bar=True)
     per_sample = per_sample_loader(args.data_dir, args.epochs)
 
-    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{len(datamodule.train_set)} training images, batch {BATCH_SIZE}, "
-          f"median of {args.epochs} epochs")
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{len(datamodule.train_set)} training images, batch {BATCH_SIZE}, "
+        f"median of {args.epochs} epochs"
+    )
     print(f"{'way':<34}{'s/epoch':>10}{'vs plain':>10}")
     rows = [
         ("plain PyTorch loop", plain),
