@@ -12,9 +12,12 @@ from omegaconf import OmegaConf
 
 from dlbasics.errors import ConfigError
 from dlbasics.sweeps import pruning
+from dlbasics.utils.cli import CONFIG_DIR
 from hydra_plugins.dlbasics_optuna.search_space import parse_space
 from hydra_plugins.dlbasics_optuna.sweeper import DlbasicsOptunaSweeper
 from tests.conftest import run_cli
+
+CONF = Path(CONFIG_DIR)
 
 
 def test_hydra_discovers_the_sweeper_plugin() -> None:
@@ -32,6 +35,23 @@ def test_search_space_reads_hydra_sweep_syntax() -> None:
     assert space["width"] == optuna.distributions.IntDistribution(1, 3)
     assert space["depth"] == optuna.distributions.IntDistribution(1, 3)
     assert fixed == ["trainer=cpu"]
+
+
+def test_list_choices_become_override_text() -> None:
+    space, _ = parse_space({"model.net.hidden_sizes": "choice([128],[256,256])"}, [])
+    choices = space["model.net.hidden_sizes"].choices
+    assert choices == ("[128]", "[256,256]")
+
+
+def test_the_example_search_space_parses() -> None:
+    config = OmegaConf.load(CONF / "hparams_search" / "fmnist_mlp_optuna.yaml")
+    space, _ = parse_space(dict(config.hydra.sweeper.params), [])
+    assert set(space) == {
+        "model.optimizer.lr",
+        "model.net.hidden_sizes",
+        "model.net.dropout",
+        "data.batch_size",
+    }
 
 
 def test_an_empty_search_space_is_a_clear_error() -> None:

@@ -17,14 +17,21 @@ from optuna.distributions import (
 from dlbasics.errors import ConfigError
 
 
+def override_text(value: object) -> str:
+    """A list or dict choice as override text (``[256,256]``); Optuna's categorical
+    choices must be scalars, and the text goes back into the trial's override."""
+    if isinstance(value, list):
+        return "[" + ",".join(override_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}:{override_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def to_distribution(override: Override) -> BaseDistribution:
     value = override.value()
     key = override.get_key_element()
     if isinstance(value, ChoiceSweep):
-        choices = [
-            override.get_value_element_as_str(v) if isinstance(v, (list, dict)) else v
-            for v in value.list
-        ]
+        choices = [override_text(v) if isinstance(v, (list, dict)) else v for v in value.list]
         return CategoricalDistribution(choices)
     if isinstance(value, RangeSweep):
         if value.shuffle:
