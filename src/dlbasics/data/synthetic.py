@@ -10,7 +10,7 @@ from dlbasics.errors import ConfigError
 
 
 class SyntheticLinearDataModule(InMemoryDataModule):
-    """``y = X w + b + N(0, noise²)`` with ``X ~ N(0, 1)``; ``true_w``/``true_b`` kept for checks."""
+    """``y = X w + b + N(0, noise²)``, ``X ~ N(0, 1)``; ``true_w``/``true_b`` kept for checks."""
 
     def __init__(
         self,
