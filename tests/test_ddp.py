@@ -13,8 +13,14 @@ def test_ddp_cpu_gives_each_process_its_own_shard(tmp_path):
     data_dir = tmp_path / "data"
     make_fake_idx_set(data_dir, "MNIST", 600, 200)
     result = run_cli(
-        "train", "trainer=ddp_cpu", "data=mnist", "model=softmax", f"paths.data_dir={data_dir}",
-        "data.val_size=100", "data.batch_size=32", "trainer.max_epochs=1",
+        "train",
+        "trainer=ddp_cpu",
+        "data=mnist",
+        "model=softmax",
+        f"paths.data_dir={data_dir}",
+        "data.val_size=100",
+        "data.batch_size=32",
+        "trainer.max_epochs=1",
         log_dir=tmp_path / "logs",
     )
     assert result.returncode == 0, result.stderr[-3000:]
