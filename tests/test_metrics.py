@@ -71,3 +71,16 @@ def test_keep_metrics_limits_training_metrics_and_names_unknown_ones():
     assert list(values) == ["train/acc"] and float(values["train/acc"]) == pytest.approx(0.4)
     with pytest.raises(ConfigError, match="model.train_metrics: unknown metric"):
         keep_metrics(classification_metrics(3, top_k=()), ["accuracy"], key="model.train_metrics")
+
+
+def test_epoch_loss_keeps_a_nan_batch_loss():
+    """A diverged batch must make the logged epoch loss NaN, not vanish from the mean."""
+    import functools
+
+    from dlbasics.nets import LinearNet
+    from dlbasics.tasks import RegressionTask
+
+    task = RegressionTask(net=LinearNet(2, 1), optimizer=functools.partial(torch.optim.SGD, lr=0.1))
+    task.train_loss.update(torch.tensor(float("nan")), weight=10)
+    task.train_loss.update(torch.tensor(1.0), weight=10)
+    assert torch.isnan(task.train_loss.compute())

@@ -76,7 +76,8 @@ class Task(pl.LightningModule):
         self.monitor = monitor
         scores = self.build_metrics()
         for stage in STAGES:
-            setattr(self, f"{stage}_loss", MeanMetric())
+            # "disable": a NaN loss must show in the epoch mean, not be dropped with a warning
+            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
             setattr(self, f"{stage}_metrics", scores.clone(prefix=f"{stage}/"))
         if train_metrics is not None:
             keep_metrics(self.train_metrics, train_metrics, key="model.train_metrics")
