@@ -84,3 +84,12 @@ def test_epoch_loss_keeps_a_nan_batch_loss():
     task.train_loss.update(torch.tensor(float("nan")), weight=10)
     task.train_loss.update(torch.tensor(1.0), weight=10)
     assert torch.isnan(task.train_loss.compute())
+
+
+def test_batch_mean_weights_batches_by_size():
+    from dlbasics.metrics import BatchMean
+
+    mean = BatchMean()
+    mean.update(torch.tensor(2.0), weight=1)
+    mean.update(torch.tensor(4.0), weight=3)
+    assert float(mean.compute()) == pytest.approx(3.5)

@@ -9,7 +9,8 @@ import functools
 import warnings
 from collections.abc import Iterable
 
-from torchmetrics import MetricCollection
+from torch import Tensor
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassF1Score,
@@ -54,6 +55,20 @@ def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> Met
         metrics[f"f1{suffix}"] = MulticlassF1Score(num_classes, average=average)
     check = functools.partial(check_multiclass_inputs, num_classes=num_classes)
     return CheckedCollection(metrics, check=check)
+
+
+class BatchMean(MeanMetric):
+    """Mean of per-batch values weighted by batch size, that keeps NaN.
+
+    torchmetrics' MeanMetric drops NaN values with a warning by default (a diverged
+    epoch would report the mean of its finite batches), and with
+    ``nan_strategy="disable"`` it ignores the weights. The states are MeanMetric's
+    sums, so the value is the same under DDP.
+    """
+
+    def update(self, value: Tensor, weight: float) -> None:  # type: ignore[override]
+        self.mean_value += value.detach().to(self.dtype).sum() * weight
+        self.weight += weight
 
 
 def keep_metrics(collection: MetricCollection, names: Iterable[str], key: str) -> None:

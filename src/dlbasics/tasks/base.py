@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from dlbasics.errors import ConfigError
-from dlbasics.metrics import keep_metrics
+from dlbasics.metrics import BatchMean, keep_metrics
 
 STAGES = ("train", "val", "test")
 MODES = {"min": MinMetric, "max": MaxMetric}
@@ -76,8 +76,7 @@ class Task(pl.LightningModule):
         self.monitor = monitor
         scores = self.build_metrics()
         for stage in STAGES:
-            # "disable": a NaN loss must show in the epoch mean, not be dropped with a warning
-            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
+            setattr(self, f"{stage}_loss", BatchMean())
             setattr(self, f"{stage}_metrics", scores.clone(prefix=f"{stage}/"))
         if train_metrics is not None:
             keep_metrics(self.train_metrics, train_metrics, key="model.train_metrics")
