@@ -9,7 +9,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor, nn
-from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
+from torchmetrics import MaxMetric, MetricCollection, MinMetric
 
 from dlbasics.errors import ConfigError
 from dlbasics.metrics import BatchMean, keep_metrics
@@ -122,7 +122,7 @@ class Task(pl.LightningModule):
         scores: MetricCollection = getattr(self, f"{stage}_metrics")
         scores.update(*self.metric_inputs(output.detach(), target))
         loss = self.compute_loss(output, target)
-        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        stage_loss: BatchMean = getattr(self, f"{stage}_loss")
         stage_loss.update(loss.detach(), weight=len(x))
         if stage == "train" and self.l1_penalty:
             loss = loss + self.l1_penalty * self.weight_l1()
@@ -149,7 +149,7 @@ class Task(pl.LightningModule):
         Fashion-MNIST softmax epoch), 50x the step itself. ``compute`` reduces the
         states across processes, so the values are the same under DDP.
         """
-        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        stage_loss: BatchMean = getattr(self, f"{stage}_loss")
         if stage_loss.update_count == 0:
             return {}
         scores: MetricCollection = getattr(self, f"{stage}_metrics")
