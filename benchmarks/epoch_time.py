@@ -5,8 +5,15 @@
 2. dlbasics:   FashionMNISTDataModule + ClassificationTask + Lightning Trainer
 3. per-sample: torchvision's FashionMNIST with ToTensor/Normalize through a DataLoader
 
-Each way runs ``--epochs`` epochs in this process; the reported time is the median
-epoch (the first epoch pays for warm-up). Run: ``make bench`` or
+Two more rows split the gap between 1 and 2: the plain loop drawing its batches from
+dlbasics' DataLoader (the data path alone), and a bare LightningModule (loss only, no
+metrics) on the same DataModule and Trainer settings (Lightning's own per-step cost,
+the floor for any task run by Lightning's automatic optimisation).
+
+Each way runs ``--epochs`` epochs in this process, ``--repeats`` times taking turns
+with the others so that load from other processes hits all of them alike; the
+reported time is the median epoch (the first epoch of each run pays for warm-up and
+is dropped). Run: ``make bench`` or
 ``python benchmarks/epoch_time.py --data-dir ../shared/data``.
 """
 
@@ -14,11 +21,12 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 import pytorch_lightning as pl
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
@@ -28,9 +36,10 @@ from dlbasics.tasks import ClassificationTask
 
 BATCH_SIZE = 256
 LR = 0.1
+EpochTimes = list[float]
 
 
-def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches) -> None:
+def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches:
         optimizer.zero_grad()
@@ -38,24 +47,28 @@ def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches) -> None
         optimizer.step()
 
 
-def timed_epochs(run_epoch: Callable[[], None], epochs: int) -> float:
+def timed_epochs(run_epoch: Callable[[], None], epochs: int) -> EpochTimes:
     times = []
     for _ in range(epochs):
         start = time.perf_counter()
         run_epoch()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times[1:]
 
 
-def plain_loop(datamodule: FashionMNISTDataModule, epochs: int, normalise_once: bool) -> float:
+def new_softmax_sgd() -> tuple[nn.Module, torch.optim.Optimizer]:
+    net = SoftmaxRegression(784, 10)
+    return net, torch.optim.SGD(net.parameters(), lr=LR)
+
+
+def plain_loop(datamodule: FashionMNISTDataModule, epochs: int, normalise_once: bool) -> EpochTimes:
     """``normalise_once``: float inputs prepared up front (4x the memory of uint8);
     otherwise each uint8 batch is normalised when it is drawn, as dlbasics does."""
     train = datamodule.train_set
     inputs = train.transform(train.inputs) if normalise_once else train.inputs
     per_batch = (lambda x: x) if normalise_once else train.transform
     targets = train.targets
-    net = SoftmaxRegression(784, 10)
-    optimizer = torch.optim.SGD(net.parameters(), lr=LR)
+    net, optimizer = new_softmax_sgd()
 
     def epoch() -> None:
         order = torch.randperm(len(inputs))
@@ -65,9 +78,15 @@ def plain_loop(datamodule: FashionMNISTDataModule, epochs: int, normalise_once: 
     return timed_epochs(epoch, epochs)
 
 
+def plain_loop_on_dataloader(datamodule: FashionMNISTDataModule, epochs: int) -> EpochTimes:
+    net, optimizer = new_softmax_sgd()
+    loader = datamodule.train_dataloader()
+    return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
+
+
 class EpochTimer(pl.Callback):
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.times: EpochTimes = []
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self.start = time.perf_counter()
@@ -76,13 +95,34 @@ class EpochTimer(pl.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def lightning_pipeline(data_dir: str, epochs: int, progress_bar: bool) -> float:
-    datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
-    task = ClassificationTask(
+class BareModule(pl.LightningModule):
+    """The least a LightningModule can do: forward, loss, nothing logged or measured."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = SoftmaxRegression(784, 10)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        x, y = batch
+        return self.loss_fn(self.net(x), y)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=LR)
+
+
+def dlbasics_task() -> ClassificationTask:
+    return ClassificationTask(
         num_classes=10,
         net=SoftmaxRegression(784, 10),
         optimizer=lambda params: torch.optim.SGD(params, lr=LR),
     )
+
+
+def lightning_epochs(
+    module: pl.LightningModule, data_dir: str, epochs: int, progress_bar: bool = False
+) -> EpochTimes:
+    datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
     timer = EpochTimer()
     callbacks: list[pl.Callback] = [timer]
     if progress_bar:
@@ -90,68 +130,89 @@ def lightning_pipeline(data_dir: str, epochs: int, progress_bar: bool) -> float:
     trainer = pl.Trainer(
         accelerator="cpu",
         max_epochs=epochs,
-        limit_val_batches=0,  # training epochs only, as in the other two loops
+        limit_val_batches=0,  # training epochs only, as in the other loops
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=progress_bar,
         enable_model_summary=False,
         callbacks=callbacks,
     )
-    trainer.fit(task, datamodule=datamodule)
-    return statistics.median(timer.times)
+    trainer.fit(module, datamodule=datamodule)
+    return timer.times[1:]
 
 
-def per_sample_loader(data_dir: str, epochs: int) -> float:
+def per_sample_loader(data_dir: str, epochs: int) -> EpochTimes:
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))]
     )
     dataset = datasets.FashionMNIST(data_dir, train=True, transform=transform, download=False)
     loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    net = SoftmaxRegression(784, 10)
-    optimizer = torch.optim.SGD(net.parameters(), lr=LR)
+    net, optimizer = new_softmax_sgd()
     return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("DLBASICS_DATA_DIR", "data"))
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4, help="per run; the first is dropped")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per way, taking turns")
     parser.add_argument(
         "--threads",
         type=int,
         default=0,
         help="torch intra-op threads (0: torch's default); 1 is steadier on a busy machine",
     )
+    parser.add_argument(
+        "--skip-per-sample", action="store_true", help="leave out the slow per-sample path"
+    )
     args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first epoch is dropped as warm-up)")
     if args.threads:
         torch.set_num_threads(args.threads)
 
     datamodule = FashionMNISTDataModule(data_dir=args.data_dir, batch_size=BATCH_SIZE)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    plain = plain_loop(datamodule, args.epochs, normalise_once=True)
-    plain_uint8 = plain_loop(datamodule, args.epochs, normalise_once=False)
-    quiet = lightning_pipeline(args.data_dir, args.epochs, progress_bar=False)
-    with_bar = lightning_pipeline(args.data_dir, args.epochs, progress_bar=True)
-    per_sample = per_sample_loader(args.data_dir, args.epochs)
+    data_dir, epochs = args.data_dir, args.epochs
+    ways: dict[str, Callable[[], EpochTimes]] = {
+        "plain PyTorch loop": lambda: plain_loop(datamodule, epochs, normalise_once=True),
+        "plain loop, uint8 normalised/batch": lambda: plain_loop(
+            datamodule, epochs, normalise_once=False
+        ),
+        "plain loop on dlbasics' DataLoader": lambda: plain_loop_on_dataloader(datamodule, epochs),
+        "bare LightningModule": lambda: lightning_epochs(BareModule(), data_dir, epochs),
+        "dlbasics (no progress bar)": lambda: lightning_epochs(dlbasics_task(), data_dir, epochs),
+        "dlbasics (rich progress bar)": lambda: lightning_epochs(
+            dlbasics_task(), data_dir, epochs, progress_bar=True
+        ),
+    }
+    if not args.skip_per_sample:
+        ways["torchvision per-sample ToTensor"] = lambda: per_sample_loader(data_dir, epochs)
+    times: dict[str, EpochTimes] = defaultdict(list)
+    for _ in range(args.repeats):
+        for name, way in ways.items():
+            times[name].extend(way())
+    seconds = {name: statistics.median(values) for name, values in times.items()}
 
     print(
         f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{len(datamodule.train_set)} training images, batch {BATCH_SIZE}, "
-        f"median of {args.epochs} epochs"
+        f"{len(datamodule.train_set)} training images, batch {BATCH_SIZE}, median of "
+        f"{args.repeats} x {epochs - 1} epochs per way"
     )
-    print(f"{'way':<36}{'s/epoch':>10}{'vs plain':>10}")
-    rows = [
-        ("plain PyTorch loop", plain),
-        ("plain loop, uint8 normalised/batch", plain_uint8),
-        ("dlbasics (no progress bar)", quiet),
-        ("dlbasics (rich progress bar)", with_bar),
-        ("torchvision per-sample ToTensor", per_sample),
-    ]
-    for name, seconds in rows:
-        print(f"{name:<36}{seconds:>10.3f}{seconds / plain:>9.2f}x")
-    print(f"dlbasics (no bar) / plain uint8 loop: {quiet / plain_uint8:.2f}x")
-    print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
+    plain = seconds["plain PyTorch loop"]
+    print(f"{'way':<38}{'s/epoch':>9}{'vs plain':>10}")
+    for name, value in seconds.items():
+        print(f"{name:<38}{value:>9.3f}{value / plain:>9.2f}x")
+    quiet = seconds["dlbasics (no progress bar)"]
+    uint8 = seconds["plain loop, uint8 normalised/batch"]
+    print(f"dlbasics (no bar) / plain uint8 loop: {quiet / uint8:.2f}x")
+    print(
+        f"dlbasics (no bar) / bare LightningModule: {quiet / seconds['bare LightningModule']:.2f}x"
+    )
+    per_sample = seconds.get("torchvision per-sample ToTensor")
+    if per_sample is not None:
+        print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,11 @@
-"""One way for every figure to leave a run: TensorBoard image + PNG in the run dir."""
+"""One way for every figure to leave a run: TensorBoard image + PNG in the run dir.
 
+The PNG is encoded once and TensorBoard gets the file's own bytes: ``add_image``
+would convert the pixels to float and encode them again (~20 ms of CPU for a
+prediction grid, more than drawing it).
+"""
+
+import io
 import re
 from pathlib import Path
 
@@ -13,6 +19,7 @@ import PIL.Image
 import pytorch_lightning as pl
 from matplotlib.figure import Figure
 from pytorch_lightning.loggers import TensorBoardLogger
+from tensorboard.compat.proto.summary_pb2 import Summary
 
 FIGURES_DIR = "figures"
 
@@ -34,10 +41,7 @@ def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None =
         step = trainer.global_step if step is None else step
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
-        # TensorBoard gets the PNG just written: one render instead of two, and both show
-        # the same picture.
-        if _tensorboard_loggers(trainer):
-            _add_image(trainer, tag, plt.imread(path)[..., :3], step)
+        _add_png(trainer, tag, path.read_bytes(), step)
     plt.close(figure)
     return path
 
@@ -51,8 +55,11 @@ def log_image(trainer: pl.Trainer, tag: str, image: np.ndarray, step: int | None
     path = figure_path(trainer.default_root_dir, tag)
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
-        PIL.Image.fromarray(image).save(path)
-        _add_image(trainer, tag, image, trainer.global_step if step is None else step)
+        encoded = io.BytesIO()
+        # Level 1 takes half the time of PIL's default 6; the files are a few kB either way.
+        PIL.Image.fromarray(image).save(encoded, format="PNG", compress_level=1)
+        path.write_bytes(encoded.getvalue())
+        _add_png(trainer, tag, encoded.getvalue(), trainer.global_step if step is None else step)
     return path
 
 
@@ -60,6 +67,23 @@ def _tensorboard_loggers(trainer: pl.Trainer) -> list[TensorBoardLogger]:
     return [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
 
 
-def _add_image(trainer: pl.Trainer, tag: str, image: np.ndarray, step: int) -> None:
-    for logger in _tensorboard_loggers(trainer):
-        logger.experiment.add_image(tag, image, global_step=step, dataformats="HWC")
+def png_summary(tag: str, png: bytes) -> Summary:
+    """A TensorBoard image summary holding already-encoded PNG bytes."""
+    picture = PIL.Image.open(io.BytesIO(png))  # reads the header only
+    image = Summary.Image(
+        height=picture.height,
+        width=picture.width,
+        colorspace=len(picture.getbands()),
+        encoded_image_string=png,
+    )
+    return Summary(value=[Summary.Value(tag=tag, image=image)])
+
+
+def _add_png(trainer: pl.Trainer, tag: str, png: bytes, step: int) -> None:
+    loggers = _tensorboard_loggers(trainer)
+    if not loggers:
+        return
+    summary = png_summary(tag, png)
+    for logger in loggers:
+        # The file writer is what add_image itself hands its summary to.
+        logger.experiment._get_file_writer().add_summary(summary, step)
