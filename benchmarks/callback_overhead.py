@@ -11,8 +11,9 @@ overhead in percent, both as wall time and as the process's CPU time (the
 steadier number on a machine shared with other jobs). Torch runs on one
 thread so the two settings compete for the same amount of CPU.
 
-On a shared machine the epoch time itself drifts by ±10 % from run to run,
-so ``--breakdown`` adds a load-independent reading: the CPU time spent inside
+On a shared machine single epochs drift by ±15 %, so the defaults collect
+25 epochs per setting and a bootstrap interval says how far that noise
+alone could move the overhead. ``--breakdown`` adds a load-independent reading: the CPU time spent inside
 each dlbasics callback's hooks per epoch (the timing wrappers cost a little
 themselves, so use the plain run for the overhead number).
 """
@@ -21,6 +22,7 @@ import argparse
 import functools
 import logging
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -118,8 +120,8 @@ def epoch_times(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4, help="per run; the first is dropped")
-    parser.add_argument("--repeats", type=int, default=2, help="runs per setting, alternated")
+    parser.add_argument("--epochs", type=int, default=6, help="per run; the first is dropped")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per setting, alternated")
     parser.add_argument("--data-dir", default=os.environ.get("DLBASICS_DATA_DIR", "data"))
     parser.add_argument(
         "--breakdown", action="store_true", help="also time each callback's hooks (CPU)"
@@ -147,9 +149,31 @@ def main() -> None:
                 f"({listed})"
             )
         overhead = 100 * (medians["inspect"] / medians["default"] - 1)
-        print(f"{clock:4s} overhead of callbacks=inspect: {overhead:+.1f}% per epoch")
+        low, high = bootstrap_interval(times["default"][clock], times["inspect"][clock])
+        print(
+            f"{clock:4s} overhead of callbacks=inspect: {overhead:+.1f}% per epoch "
+            f"(90% bootstrap interval {low:+.1f}% .. {high:+.1f}%)"
+        )
     if args.breakdown:
         print_breakdown(hooks["inspect"], statistics.median(times["default"]["cpu"]))
+
+
+def bootstrap_interval(
+    default: list[float], inspect: list[float], draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """5th and 95th percentile, in %, of the overhead of medians of epochs resampled with
+    replacement: how far the load noise alone could move the reported number."""
+    rng = random.Random(seed)
+    overheads = sorted(
+        100
+        * (
+            statistics.median(rng.choices(inspect, k=len(inspect)))
+            / statistics.median(rng.choices(default, k=len(default)))
+            - 1
+        )
+        for _ in range(draws)
+    )
+    return overheads[draws // 20], overheads[draws - 1 - draws // 20]
 
 
 def print_breakdown(epochs: list[dict[str, float]], default_cpu: float) -> None:
