@@ -13,9 +13,10 @@ thread so the two settings compete for the same amount of CPU.
 
 On a shared machine single epochs drift by ±15 %, so the defaults collect
 25 epochs per setting and a bootstrap interval says how far that noise
-alone could move the overhead. ``--breakdown`` adds a load-independent reading: the CPU time spent inside
-each dlbasics callback's hooks per epoch (the timing wrappers cost a little
-themselves, so use the plain run for the overhead number).
+alone could move the overhead. ``--breakdown`` adds a load-independent
+reading: the CPU time spent inside each dlbasics callback's hooks per epoch
+(the timing wrappers cost a little themselves, so use the plain run for the
+overhead number).
 """
 
 import argparse
