@@ -2,21 +2,22 @@
 
     DLBASICS_DATA_DIR=/work/shared/data python benchmarks/callback_overhead.py
 
-Trains ``experiment=fmnist/mlp`` on the CPU with ``callbacks=default`` and
-``callbacks=inspect`` (default + gradient norms, activation stats,
-histograms, prediction images, NaN guard, model summary), alternating the
-two so load from other processes hits both alike, and prints the median
-epoch time (training + validation, first epoch dropped as warm-up) and the
-overhead in percent, both as wall time and as the process's CPU time (the
-steadier number on a machine shared with other jobs). Torch runs on one
-thread so the two settings compete for the same amount of CPU.
+Trains ``experiment=fmnist/mlp`` on the CPU (215 steps + validation per epoch,
+one torch thread) in one process with one Trainer whose epochs take turns:
+odd epochs run the ``callbacks=default`` set, even ones add the callbacks
+that ``callbacks=inspect`` puts on top of it (gradient norms, activation
+stats, histograms, prediction images, NaN guard, model summary), switched in
+at the epoch start and out again at the next. Epoch 0 runs with all of them
+(warm-up) and is dropped.
 
-On a shared machine single epochs drift by ±15 %, so the defaults collect
-25 epochs per setting and a bootstrap interval says how far that noise
-alone could move the overhead. ``--breakdown`` adds a load-independent
-reading: the CPU time spent inside each dlbasics callback's hooks per epoch
-(the timing wrappers cost a little themselves, so use the plain run for the
-overhead number).
+Why one process and alternating epochs: on this shared machine single epochs
+drift by ±15 % over tens of seconds, and separate runs per setting (measured
+that way before) gave anything from +5 % to +16 % for the same code. Each
+"on" epoch is compared with the "off" epoch right before it, so slow drifts
+cancel; the report gives the median of those pairs and a bootstrap interval
+over them. ``--breakdown`` adds the CPU time spent inside each inspection
+callback's hooks per "on" epoch (the timing wrappers cost a little
+themselves, so use the plain run for the overhead number).
 """
 
 import argparse
@@ -33,11 +34,14 @@ from collections.abc import Callable
 import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
 
 import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the configs use)
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
+
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 class HookClock:
@@ -64,35 +68,60 @@ class HookClock:
         return timed
 
 
-class EpochTimer(pl.Callback):
-    """Wall and CPU time of each epoch, validation included (it runs before
-    ``on_train_epoch_end``), and the hook clock's CPU time per callback in it."""
+class AlternateEpochs(pl.Callback):
+    """Switches ``extra`` callbacks in on even epochs and out on odd ones, and times each
+    epoch (validation included: it runs before ``on_train_epoch_end``).
 
-    def __init__(self, clock: HookClock | None = None) -> None:
-        self.seconds: dict[str, list[float]] = {"wall": [], "cpu": []}
-        self.hooks: list[dict[str, float]] = []
+    Switching calls the callbacks' own ``on_fit_start``/``on_fit_end``, so one that
+    attaches module hooks for the fit (the NaN guard) attaches and removes them with it.
+    Must be the trainer's first callback: the list is swapped while Lightning walks it.
+    """
+
+    def __init__(self, extra: list[pl.Callback], clock: HookClock | None = None) -> None:
+        self.extra = extra
         self.clock = clock
-        self._start = (0.0, 0.0)
+        self.seconds: dict[bool, dict[str, list[float]]] = {
+            on: {name: [] for name in CLOCKS} for on in (True, False)
+        }
+        self.hooks: list[dict[str, float]] = []
+        self._on = True
+        self._start: dict[str, float] = {}
         self._hooks_start: dict[str, float] = {}
 
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        trainer.callbacks = [*trainer.callbacks, *self.extra]
+        for callback in self.extra:
+            callback.on_fit_start(trainer, pl_module)
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._start = (time.perf_counter(), time.process_time())
+        on = trainer.current_epoch % 2 == 0
+        if on != self._on:
+            self._switch(trainer, pl_module, on)
         self._hooks_start = dict(self.clock.total) if self.clock else {}
+        self._start = {name: clock() for name, clock in CLOCKS.items()}
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.seconds["wall"].append(time.perf_counter() - self._start[0])
-        self.seconds["cpu"].append(time.process_time() - self._start[1])
-        if self.clock:
+        if trainer.current_epoch == 0:
+            return
+        for name, clock in CLOCKS.items():
+            self.seconds[self._on][name].append(clock() - self._start[name])
+        if self._on and self.clock:
             self.hooks.append(
                 {k: v - self._hooks_start.get(k, 0.0) for k, v in self.clock.total.items()}
             )
 
+    def _switch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, on: bool) -> None:
+        others = [c for c in trainer.callbacks if not any(c is e for e in self.extra)]
+        trainer.callbacks = others + (self.extra if on else [])
+        for callback in self.extra:
+            if on:
+                callback.on_fit_start(trainer, pl_module)
+            else:
+                callback.on_fit_end(trainer, pl_module)
+        self._on = on
 
-def epoch_times(
-    callbacks: str, epochs: int, data_dir: str, out_dir: str, breakdown: bool = False
-) -> tuple[dict[str, list[float]], list[dict[str, float]]]:
-    """Per-epoch wall and CPU seconds (first epoch dropped) and, with ``breakdown``, the CPU
-    seconds inside each dlbasics callback's hooks per epoch."""
+
+def compose_train(callbacks: str, epochs: int, data_dir: str) -> DictConfig:
     overrides = [
         "experiment=fmnist/mlp",
         "trainer=cpu",
@@ -102,87 +131,85 @@ def epoch_times(
         "test=false",
     ]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+        return compose(config_name="train", overrides=overrides)
+
+
+def alternating_run(epochs: int, data_dir: str, out_dir: str, breakdown: bool) -> AlternateEpochs:
+    cfg = compose_train("inspect", epochs, data_dir)
+    default_names = set(compose_train("default", epochs, data_dir).callbacks)
+    extra_names = [name for name in cfg.callbacks if name not in default_names]
     with open_dict(cfg):
-        cfg.paths.output_dir = tempfile.mkdtemp(prefix=f"{callbacks}_", dir=out_dir)
+        cfg.paths.output_dir = out_dir
+        extra = [instantiate(cfg.callbacks.pop(name)) for name in extra_names]
+    clock = HookClock() if breakdown else None
+    for callback in extra if clock else []:
+        clock.wrap(callback)
     pl.seed_everything(cfg.seed)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg)
     trainer = build_trainer(cfg, enable_model_summary=False)
-    clock = HookClock() if breakdown else None
-    for callback in trainer.callbacks if clock else []:
-        if type(callback).__module__.startswith("dlbasics."):
-            clock.wrap(callback)
-    timer = EpochTimer(clock)
-    trainer.callbacks.append(timer)
+    alternate = AlternateEpochs(extra, clock)
+    trainer.callbacks.insert(0, alternate)
+    print(f"switched each epoch: {', '.join(extra_names)}")
     trainer.fit(model, datamodule=datamodule)
-    return {clock: seconds[1:] for clock, seconds in timer.seconds.items()}, timer.hooks[1:]
+    return alternate
+
+
+def bootstrap_interval(
+    overheads: list[float], draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """5th and 95th percentile of the median of ``overheads`` resampled with replacement:
+    how far the load noise alone could move the reported number."""
+    rng = random.Random(seed)
+    medians = sorted(
+        statistics.median(rng.choices(overheads, k=len(overheads))) for _ in range(draws)
+    )
+    return medians[draws // 20], medians[draws - 1 - draws // 20]
+
+
+def report(run: AlternateEpochs) -> None:
+    for name in CLOCKS:
+        on, off = run.seconds[True][name], run.seconds[False][name]
+        # off epoch 2k+1 is paired with on epoch 2k+2, the one right after it
+        pairs = [100 * (b / a - 1) for a, b in zip(off, on, strict=False)]
+        low, high = bootstrap_interval(pairs)
+        print(
+            f"{name:4s} median epoch: default {statistics.median(off):.3f} s, "
+            f"+inspect {statistics.median(on):.3f} s ({len(pairs)} pairs)"
+        )
+        print(
+            f"{name:4s} overhead of callbacks=inspect: {statistics.median(pairs):+.1f}% per epoch "
+            f"(median of pairs; 90% bootstrap interval {low:+.1f}% .. {high:+.1f}%)"
+        )
+    if run.hooks:
+        print_breakdown(run.hooks, statistics.median(run.seconds[False]["cpu"]))
+
+
+def print_breakdown(epochs: list[dict[str, float]], default_cpu: float) -> None:
+    """Median CPU ms per epoch inside each callback's hooks, and in % of a default epoch."""
+    print("cpu  inside each inspection callback's hooks, median per epoch:")
+    for name in sorted({name for epoch in epochs for name in epoch}):
+        seconds = statistics.median(epoch.get(name, 0.0) for epoch in epochs)
+        print(f"cpu    {name:20s} {1000 * seconds:7.1f} ms  {100 * seconds / default_cpu:5.2f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=6, help="per run; the first is dropped")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per setting, alternated")
+    parser.add_argument(
+        "--pairs", type=int, default=20, help="off/on epoch pairs (plus one warm-up epoch)"
+    )
     parser.add_argument("--data-dir", default=os.environ.get("DLBASICS_DATA_DIR", "data"))
     parser.add_argument(
         "--breakdown", action="store_true", help="also time each callback's hooks (CPU)"
     )
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     torch.set_num_threads(1)
-    times = {setting: {"wall": [], "cpu": []} for setting in ("default", "inspect")}
-    hooks: dict[str, list[dict[str, float]]] = {setting: [] for setting in times}
     with tempfile.TemporaryDirectory(prefix="callback_overhead_") as out_dir:
-        for _ in range(args.repeats):
-            for setting, clocks in times.items():
-                seconds, per_hook = epoch_times(
-                    setting, args.epochs, args.data_dir, out_dir, args.breakdown
-                )
-                for clock, values in seconds.items():
-                    clocks[clock].extend(values)
-                hooks[setting].extend(per_hook)
-    for clock in ("wall", "cpu"):
-        medians = {setting: statistics.median(times[setting][clock]) for setting in times}
-        for setting, seconds in times.items():
-            listed = ", ".join(f"{s:.2f}" for s in seconds[clock])
-            print(
-                f"{clock:4s} callbacks={setting:8s} median epoch {medians[setting]:.3f} s "
-                f"({listed})"
-            )
-        overhead = 100 * (medians["inspect"] / medians["default"] - 1)
-        low, high = bootstrap_interval(times["default"][clock], times["inspect"][clock])
-        print(
-            f"{clock:4s} overhead of callbacks=inspect: {overhead:+.1f}% per epoch "
-            f"(90% bootstrap interval {low:+.1f}% .. {high:+.1f}%)"
-        )
-    if args.breakdown:
-        print_breakdown(hooks["inspect"], statistics.median(times["default"]["cpu"]))
-
-
-def bootstrap_interval(
-    default: list[float], inspect: list[float], draws: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """5th and 95th percentile, in %, of the overhead of medians of epochs resampled with
-    replacement: how far the load noise alone could move the reported number."""
-    rng = random.Random(seed)
-    overheads = sorted(
-        100
-        * (
-            statistics.median(rng.choices(inspect, k=len(inspect)))
-            / statistics.median(rng.choices(default, k=len(default)))
-            - 1
-        )
-        for _ in range(draws)
-    )
-    return overheads[draws // 20], overheads[draws - 1 - draws // 20]
-
-
-def print_breakdown(epochs: list[dict[str, float]], default_cpu: float) -> None:
-    """Median CPU ms per epoch inside each callback's hooks, and in % of a default epoch."""
-    print("cpu  inside each dlbasics callback's hooks (callbacks=inspect), median per epoch:")
-    for name in sorted({name for epoch in epochs for name in epoch}):
-        seconds = statistics.median(epoch.get(name, 0.0) for epoch in epochs)
-        print(f"cpu    {name:20s} {1000 * seconds:7.1f} ms  {100 * seconds / default_cpu:5.2f}%")
+        run = alternating_run(1 + 2 * args.pairs, args.data_dir, out_dir, args.breakdown)
+    report(run)
 
 
 if __name__ == "__main__":
