@@ -23,9 +23,12 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
@@ -33,6 +36,7 @@ from torchvision import datasets, transforms
 from dlbasics.data import FashionMNISTDataModule
 from dlbasics.nets import SoftmaxRegression
 from dlbasics.tasks import ClassificationTask
+from dlbasics.utils.cli import CONFIG_DIR
 
 BATCH_SIZE = 256
 LR = 0.1
@@ -125,8 +129,9 @@ def lightning_epochs(
     datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
     timer = EpochTimer()
     callbacks: list[pl.Callback] = [timer]
-    if progress_bar:
-        callbacks.append(pl.callbacks.RichProgressBar())
+    if progress_bar:  # as callbacks=default configures it
+        bar_config = OmegaConf.load(Path(CONFIG_DIR) / "callbacks" / "rich_progress_bar.yaml")
+        callbacks.append(instantiate(bar_config.rich_progress_bar))
     trainer = pl.Trainer(
         accelerator="cpu",
         max_epochs=epochs,
