@@ -181,6 +181,7 @@ def report(run: AlternateEpochs) -> None:
             f"{name:4s} overhead of callbacks=inspect: {statistics.median(pairs):+.1f}% per epoch "
             f"(median of pairs; 90% bootstrap interval {low:+.1f}% .. {high:+.1f}%)"
         )
+        print(f"{name:4s} pairs in epoch order: {' '.join(f'{p:+.0f}' for p in pairs)}")
     if run.hooks:
         print_breakdown(run.hooks, statistics.median(run.seconds[False]["cpu"]))
 
