@@ -70,7 +70,8 @@ class HookClock:
 
 class AlternateEpochs(pl.Callback):
     """Switches ``extra`` callbacks in on even epochs and out on odd ones, and times each
-    epoch (validation included: it runs before ``on_train_epoch_end``).
+    epoch from its start to the next one's, so validation and every callback's and the
+    task's epoch-end work are included.
 
     Switching calls the callbacks' own ``on_fit_start``/``on_fit_end``, so one that
     attaches module hooks for the fit (the NaN guard) attaches and removes them with it.
@@ -85,6 +86,7 @@ class AlternateEpochs(pl.Callback):
         }
         self.hooks: list[dict[str, float]] = []
         self._on = True
+        self._epoch = -1
         self._start: dict[str, float] = {}
         self._hooks_start: dict[str, float] = {}
 
@@ -94,14 +96,20 @@ class AlternateEpochs(pl.Callback):
             callback.on_fit_start(trainer, pl_module)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        on = trainer.current_epoch % 2 == 0
+        self._finish_epoch()
+        self._epoch = trainer.current_epoch
+        on = self._epoch % 2 == 0
         if on != self._on:
             self._switch(trainer, pl_module, on)
         self._hooks_start = dict(self.clock.total) if self.clock else {}
         self._start = {name: clock() for name, clock in CLOCKS.items()}
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.current_epoch == 0:
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._finish_epoch()
+
+    def _finish_epoch(self) -> None:
+        """Record the epoch that is ending, unless it is the warm-up epoch 0."""
+        if self._epoch < 1:
             return
         for name, clock in CLOCKS.items():
             self.seconds[self._on][name].append(clock() - self._start[name])
