@@ -75,7 +75,9 @@ class AlternateEpochs(pl.Callback):
 
     Switching calls the callbacks' own ``on_fit_start``/``on_fit_end``, so one that
     attaches module hooks for the fit (the NaN guard) attaches and removes them with it.
-    Must be the trainer's first callback: the list is swapped while Lightning walks it.
+    Put it first in the trainer's list. The list is swapped while Lightning walks the
+    old one, so the callbacks after it still get this one ``on_train_epoch_start`` from the
+    old list (none of the inspection callbacks implements it).
     """
 
     def __init__(self, extra: list[pl.Callback], clock: HookClock | None = None) -> None:
