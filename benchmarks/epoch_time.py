@@ -14,7 +14,7 @@ Each way runs ``--epochs`` epochs in this process, ``--repeats`` times taking tu
 with the others so that load from other processes hits all of them alike; the
 reported time is the median epoch (the first epoch of each run pays for warm-up and
 is dropped). The slow per-sample path runs once. Run: ``make bench`` or
-``python benchmarks/epoch_time.py --data-dir ../shared/data``.
+``python benchmarks/epoch_time.py --data-dir $DLBASICS_DATA_DIR``.
 """
 
 import argparse

@@ -12,7 +12,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-import dlbasics.utils.resolvers  # noqa: F401
+import dlbasics.sweeps
+import dlbasics.utils.resolvers  # noqa: F401  (registers ${pid:})
 from dlbasics.utils.cli import CONFIG_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

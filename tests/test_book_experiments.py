@@ -51,7 +51,7 @@ def test_polynomial_experiments_follow_d2l(compose_config):
             cfg.model.net.degree,
             cfg.trainer.max_epochs,
             cfg.data.batch_size,
-            cfg.model.optimizer.lr,
+            cfg.optimizer.lr,
         )
     assert settings == {
         "fit": (4, 400, 10, 0.01),
@@ -63,7 +63,7 @@ def test_polynomial_experiments_follow_d2l(compose_config):
 @pytest.mark.parametrize(
     ("name", "key", "values"),
     [
-        ("d2l/weight_decay", "model.optimizer.weight_decay", "0,3"),
+        ("d2l/weight_decay", "optimizer.weight_decay", "0,3"),
         ("nndl/sin_fit", "model.net.degree", "1,2,4,9"),
     ],
 )
@@ -147,8 +147,8 @@ def test_polynomial_overfit(compose_config):
 
 @pytest.mark.slow
 def test_weight_decay_shrinks_w_and_test_loss(compose_config):
-    plain, _ = full_run(compose_config, "d2l/weight_decay", "model.optimizer.weight_decay=0")
-    decayed, _ = full_run(compose_config, "d2l/weight_decay", "model.optimizer.weight_decay=3")
+    plain, _ = full_run(compose_config, "d2l/weight_decay", "optimizer.weight_decay=0")
+    decayed, _ = full_run(compose_config, "d2l/weight_decay", "optimizer.weight_decay=3")
     assert decayed["val/weight_l2"] * 10 < plain["val/weight_l2"]
     assert decayed["test/loss"] < plain["test/loss"]
 

@@ -37,10 +37,10 @@ def test_every_run_logs_config_and_final_metrics(compose_config, tmp_path, fake_
         fake_data_dir,
         "model=mlp",
         "data=fashion_mnist",
-        "model.optimizer.lr=0.05",
+        "optimizer.lr=0.05",
     )
     hparams, metrics, events = hparams_session(tmp_path)
-    assert hparams["model.optimizer.lr"].number_value == 0.05
+    assert hparams["optimizer.lr"].number_value == 0.05
     assert hparams["data.batch_size"].number_value == 256
     assert hparams["model.net.activation"].string_value == "relu"
     assert hparams["data._target_"].string_value == "dlbasics.data.FashionMNISTDataModule"

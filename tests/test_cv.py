@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from dlbasics.errors import ConfigError
-from dlbasics.sweeps import cv
-from dlbasics.sweeps.cv import average_folds, cv_folds, fold_indices
+from dlbasics.training import cv
+from dlbasics.training.cv import average_folds, cv_folds, fold_indices
 
 
 def test_folds_partition_the_samples_with_sizes_within_one() -> None:

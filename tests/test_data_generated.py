@@ -4,16 +4,31 @@ import math
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import get_class
+from omegaconf import OmegaConf
 
 from dlbasics.data.clusters import BlobsDataModule, MoonsDataModule
 from dlbasics.data.curves import (
-    HighDimDataModule,
     HousePriceDataModule,
     PolynomialDataModule,
     SinDataModule,
     TrapezoidDataModule,
 )
 from dlbasics.errors import ConfigError
+from dlbasics.utils.cli import CONFIG_DIR
+
+
+def HighDimDataModule(**overrides):
+    """``data=high_dim``: the linear data set with the settings of conf/data/high_dim.yaml."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["data=high_dim"])
+    GlobalHydra.instance().clear()
+    settings = OmegaConf.to_container(cfg.data, resolve=True)
+    return get_class(settings.pop("_target_"))(**{**settings, **overrides})
+
 
 ALL = [
     HousePriceDataModule,

@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from dlbasics.data import SyntheticLinearDataModule
+from dlbasics.data import LinearDataModule
 from dlbasics.errors import ConfigError
 
 
 def test_linear_data_follows_its_ground_truth():
-    dm = SyntheticLinearDataModule(noise=0.01, seed=3)
+    dm = LinearDataModule(noise=0.01, seed=3)
     dm.setup()
     x, y = dm.train_set.inputs, dm.train_set.targets.squeeze(1)
     assert x.shape == (1000, 2)
@@ -16,7 +16,7 @@ def test_linear_data_follows_its_ground_truth():
 
 
 def test_same_seed_same_data_other_seed_other_data():
-    a, b, c = (SyntheticLinearDataModule(seed=s) for s in (1, 1, 2))
+    a, b, c = (LinearDataModule(seed=s) for s in (1, 1, 2))
     for dm in (a, b, c):
         dm.setup()
     assert torch.equal(a.train_set.inputs, b.train_set.inputs)
@@ -25,8 +25,8 @@ def test_same_seed_same_data_other_seed_other_data():
 
 def test_bad_values_name_the_key():
     with pytest.raises(ConfigError, match="data.noise"):
-        SyntheticLinearDataModule(noise=-1.0)
+        LinearDataModule(noise=-1.0)
     with pytest.raises(ConfigError, match="data.num_train"):
-        SyntheticLinearDataModule(num_train=0)
+        LinearDataModule(num_train=0)
     with pytest.raises(ConfigError, match="data.batch_size"):
-        SyntheticLinearDataModule(batch_size=-1)
+        LinearDataModule(batch_size=-1)

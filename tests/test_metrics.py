@@ -63,14 +63,14 @@ def test_regression_metrics_match_formulas():
 
 
 def test_keep_metrics_limits_training_metrics_and_names_unknown_ones():
-    from dlbasics.metrics import keep_metrics
+    from dlbasics.tasks.stage_metrics import select_metrics
 
     metrics = classification_metrics(num_classes=3, top_k=()).clone(prefix="train/")
-    keep_metrics(metrics, ["acc"], key="model.train_metrics")
+    select_metrics(metrics, ["acc"], key="model.train_metrics")
     values = metrics(torch.nn.functional.one_hot(Y_PRED, 3).float(), Y_TRUE)
     assert list(values) == ["train/acc"] and float(values["train/acc"]) == pytest.approx(0.4)
     with pytest.raises(ConfigError, match="model.train_metrics: unknown metric"):
-        keep_metrics(classification_metrics(3, top_k=()), ["accuracy"], key="model.train_metrics")
+        select_metrics(classification_metrics(3, top_k=()), ["accuracy"], key="model.train_metrics")
 
 
 def test_epoch_loss_keeps_a_nan_batch_loss():
@@ -87,7 +87,7 @@ def test_epoch_loss_keeps_a_nan_batch_loss():
 
 
 def test_batch_mean_weights_batches_by_size():
-    from dlbasics.metrics import BatchMean
+    from dlbasics.tasks.stage_metrics import BatchMean
 
     mean = BatchMean()
     mean.update(torch.tensor(2.0), weight=1)

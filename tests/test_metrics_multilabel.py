@@ -6,7 +6,7 @@ import torch
 
 from dlbasics.errors import ConfigError, DataError
 from dlbasics.metrics import classification_metrics, multilabel_metrics
-from dlbasics.metrics_multilabel import SampleAveragedScore
+from dlbasics.metrics.multilabel import SampleAveragedScore
 
 
 def _div(a, b):

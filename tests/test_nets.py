@@ -30,7 +30,9 @@ def test_leaky_relu_takes_its_slope():
 
 
 def test_bad_mlp_options_name_the_key():
-    with pytest.raises(ConfigError, match="unknown activation 'relu6'.*allowed values"):
+    with pytest.raises(
+        ConfigError, match="model.net.activation='relu6' is unknown; allowed values"
+    ):
         MLP(4, 2, activation="relu6")
     with pytest.raises(ConfigError, match="dropout"):
         MLP(4, 2, dropout=1.0)

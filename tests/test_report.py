@@ -8,13 +8,13 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from dlbasics.classification_report import (
+from dlbasics.metrics import classification_metrics
+from dlbasics.metrics.report import (
     Counts,
     UndefinedMetricWarning,
     markdown,
     report_rows,
 )
-from dlbasics.metrics import classification_metrics
 from dlbasics.train import train
 
 Y_TRUE = torch.tensor([1, 1, 1, 0, 0, 0, 2, 2, 2, 2])

@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from dlbasics.callbacks.weight_norm import weight_l2_norm
 from dlbasics.errors import ConfigError, DataError
 from dlbasics.metrics import binary_metrics
 from dlbasics.nets.logistic import LogisticRegression
 from dlbasics.nets.polynomial import PolynomialRegression
-from dlbasics.optimizers import decay_weights_only, lbfgs
 from dlbasics.tasks import BinaryClassificationTask
+from dlbasics.tasks.optimizers import decay_weights_only
 
 
 def test_binary_metrics_worked_example():
@@ -82,12 +83,45 @@ def test_decay_weights_only_leaves_the_bias_alone():
     optimizer.step()
     assert torch.allclose(layer.weight, weight * (1 - 0.1 * 3.0))
     assert torch.equal(layer.bias, bias)
-    with pytest.raises(ConfigError, match="model.optimizer.optimizer='torch.optim.Nope'"):
+    with pytest.raises(ConfigError, match="optimizer.optimizer='torch.optim.Nope'"):
         decay_weights_only(layer.parameters(), "torch.optim.Nope")
 
 
 def test_lbfgs_refuses_weight_decay():
-    layer = nn.Linear(2, 1)
-    assert isinstance(lbfgs(layer.parameters(), weight_decay=0.0), torch.optim.LBFGS)
-    with pytest.raises(ConfigError, match="L-BFGS has no weight decay"):
-        lbfgs(layer.parameters(), weight_decay=0.1)
+    """optimizer=lbfgs has no weight decay: adding one fails when the task is built."""
+    lbfgs = {"_target_": "torch.optim.LBFGS", "_partial_": True, "lr": 1.0}
+    task = BinaryClassificationTask(net=LogisticRegression(in_features=2), optimizer=lbfgs)
+    assert isinstance(task.configure_optimizers(), torch.optim.LBFGS)
+    with pytest.raises(ConfigError, match=r"optimizer.weight_decay=0.1.*weight_decay"):
+        BinaryClassificationTask(
+            net=LogisticRegression(in_features=2), optimizer={**lbfgs, "weight_decay": 0.1}
+        )
+
+
+def test_l1_weight_decay_and_the_weight_norm_agree_on_what_a_weight_is():
+    """A norm layer's scale is 1-D like a bias: L1, weights-only decay and ‖w‖ all skip it."""
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(2.0)
+    task = BinaryClassificationTask(
+        net=net, optimizer={"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1}
+    )
+    matrices = (3 * 4 + 4 * 1) * 2.0  # the two Linear weights only
+    assert float(task.weight_l1()) == pytest.approx(matrices)
+    assert weight_l2_norm(net) == pytest.approx(math.sqrt((3 * 4 + 4) * 4.0))
+    optimizer = decay_weights_only(net.parameters(), "torch.optim.SGD", weight_decay=1.0, lr=0.1)
+    decayed = {id(p) for p in optimizer.param_groups[0]["params"]}
+    assert decayed == {id(net[0].weight), id(net[2].weight)}  # not net[1].weight (BatchNorm)
+
+
+def test_callbacks_use_the_tasks_decision_rule():
+    """A binary task with threshold 0.8 calls a logit of 1 (p = 0.73) class 0, as its metrics
+    do; the old figure rule (logit > 0) would have called it class 1."""
+    task = BinaryClassificationTask(
+        threshold=0.8,
+        net=LogisticRegression(in_features=2),
+        optimizer={"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1},
+    )
+    logits = torch.tensor([[1.0], [2.0], [-1.0]])
+    assert task.predicted_labels(logits).tolist() == [0, 1, 0]

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from omegaconf import OmegaConf
 
 from dlbasics.errors import DataError
 from dlbasics.sweeps import cli
-from dlbasics.sweeps.jobs import write_job_status
+from dlbasics.sweeps.jobs import STARTED, read_job_status, write_job_status
 from dlbasics.sweeps.resume import choose_sweep_dir
 from dlbasics.sweeps.summary import SUMMARY_CSV, write_summary
 from tests.conftest import REPO_ROOT, run_cli
@@ -77,6 +78,30 @@ def test_summarize_cli_rebuilds_a_partial_sweep_and_rejects_a_missing_dir(
     assert "is not a directory" in capsys.readouterr().err
 
 
+def test_a_started_job_reads_running_while_its_process_lives(tmp_path: Path) -> None:
+    alive = tmp_path / "alive"
+    alive.mkdir()
+    write_job_status(alive, STARTED, ["lr=0.1"])  # this process: alive
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    record = {
+        "status": STARTED,
+        "overrides": [],
+        "error": "",
+        "pid": int(dead.stdout),
+        "host": socket.gethostname(),
+    }
+    (killed / "job.json").write_text(json.dumps(record))
+    assert read_job_status(alive)["status"] == "running"
+    assert read_job_status(killed)["status"] == "interrupted"
+
+
 def test_empty_sweep_dir_gets_an_empty_summary(tmp_path: Path) -> None:
     assert write_summary(tmp_path) == []
     assert "0 jobs: none" in (tmp_path / "summary.md").read_text()
@@ -113,13 +138,13 @@ def test_sweep_with_a_failing_and_a_diverging_job_goes_on_and_resumes(tmp_path: 
         "trainer=cpu",
         "callbacks=none",
         "trainer.max_epochs=1",
-        "model.optimizer.lr=0.03,-1,1e12",
+        "optimizer.lr=0.03,-1,1e12",
         "seed=0,1",
     ]
     first = run_cli("train", *args, log_dir=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     [sweep] = sweep_dirs(tmp_path)
-    rows = {(r["model.optimizer.lr"], r["seed"]): r for r in read_rows(sweep / SUMMARY_CSV)}
+    rows = {(r["optimizer.lr"], r["seed"]): r for r in read_rows(sweep / SUMMARY_CSV)}
     status = {key: row["status"] for key, row in rows.items()}
     assert status == {
         ("0.03", "0"): "completed",
@@ -129,7 +154,8 @@ def test_sweep_with_a_failing_and_a_diverging_job_goes_on_and_resumes(tmp_path: 
         ("1000000000000.0", "0"): "failed",
         ("1000000000000.0", "1"): "failed",
     }
-    assert "model.optimizer.lr must be a number > 0, got -1" in rows["-1", "0"]["error"]
+    assert "optimizer.lr=-1," in rows["-1", "0"]["error"]
+    assert "Invalid learning rate: -1" in rows["-1", "0"]["error"]
     assert "not finite" in rows["1000000000000.0", "1"]["error"]
     assert float(rows["0.03", "0"]["val/loss_best"]) < 1.0
     assert (sweep / "summary.md").is_file() and (sweep / "curves.png").is_file()

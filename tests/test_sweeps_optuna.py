@@ -2,19 +2,22 @@
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
+import torch
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
+from dlbasics.callbacks.optuna_pruning import OptunaPruning
 from dlbasics.errors import ConfigError
-from dlbasics.sweeps import pruning
+from dlbasics.sweeps.jobs import PRUNED, write_job_status
 from dlbasics.utils.cli import CONFIG_DIR
 from hydra_plugins.dlbasics_optuna.search_space import parse_space
-from hydra_plugins.dlbasics_optuna.sweeper import DlbasicsOptunaSweeper
+from hydra_plugins.dlbasics_optuna.sweeper import DlbasicsOptunaSweeper, outcome
 from tests.conftest import run_cli
 
 CONF = Path(CONFIG_DIR)
@@ -47,7 +50,7 @@ def test_the_example_search_space_parses() -> None:
     config = OmegaConf.load(CONF / "hparams_search" / "fmnist_mlp_optuna.yaml")
     space, _ = parse_space(dict(config.hydra.sweeper.params), [])
     assert set(space) == {
-        "model.optimizer.lr",
+        "optimizer.lr",
         "model.net.hidden_sizes",
         "model.net.dropout",
         "data.batch_size",
@@ -59,28 +62,52 @@ def test_an_empty_search_space_is_a_clear_error() -> None:
         parse_space({}, ["trainer=cpu"])
 
 
-def job(status: JobStatus, value: object) -> JobReturn:
-    result = JobReturn()
-    result.status, result._return_value = status, value
+def job(status: JobStatus, value: object, job_dir: Path | None = None) -> JobReturn:
+    result = JobReturn(status=status, _return_value=value)
+    if job_dir is not None:
+        result.hydra_cfg = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(job_dir)}}})
     return result
 
 
-def test_failed_nan_and_pruned_trials_are_told_as_such() -> None:
+def test_failed_nan_and_pruned_trials_are_told_as_such(tmp_path: Path) -> None:
+    pruned_dir = tmp_path / "4"
+    pruned_dir.mkdir()
+    write_job_status(pruned_dir, PRUNED, ["x=0.3"], "trial 4 pruned at epoch 1")
     study = optuna.create_study(direction="maximize")
     outcomes = [
         job(JobStatus.COMPLETED, 0.5),
         job(JobStatus.COMPLETED, None),
         job(JobStatus.COMPLETED, math.nan),
         job(JobStatus.FAILED, ValueError("x")),
-        job(JobStatus.COMPLETED, None),
+        job(JobStatus.COMPLETED, None, pruned_dir),  # its job.json says pruned
     ]
     trials = [study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}) for _ in outcomes]
-    pruning.pruned_trials.add(trials[-1].number)
-    for trial, outcome in zip(trials, outcomes, strict=True):
-        DlbasicsOptunaSweeper._tell(study, trial, outcome)
+    for trial, result in zip(trials, outcomes, strict=True):
+        state, value = outcome(result)
+        study.tell(trial, value, state=state)
     states = [t.state.name for t in study.trials]
     assert states == ["COMPLETE", "FAIL", "FAIL", "FAIL", "PRUNED"]
     assert study.best_value == 0.5
+
+
+def test_the_pruning_callback_finds_its_trial_through_the_storage(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(study_name="s", storage=storage, direction="minimize")
+    study.ask()  # trial 0, as the sweeper would ask it
+    pruner = {"_target_": "optuna.pruners.ThresholdPruner", "upper": 1.0}  # the sweeper's
+    callback = OptunaPruning("val/loss", study="s", storage=storage, trial=0, pruner=pruner)
+    trainer = SimpleNamespace(sanity_checking=False, current_epoch=0, callback_metrics={})
+    callback.on_fit_start(trainer, None)
+    trainer.callback_metrics["val/loss"] = torch.tensor(0.5)
+    callback.on_validation_epoch_end(trainer, None)  # below the threshold: goes on
+    trainer.current_epoch, trainer.callback_metrics["val/loss"] = 1, torch.tensor(2.0)
+    with pytest.raises(optuna.TrialPruned, match="trial 0 pruned at epoch 1"):
+        callback.on_validation_epoch_end(trainer, None)
+    reloaded = optuna.load_study(study_name="s", storage=storage).trials[0]
+    assert reloaded.intermediate_values == {0: 0.5, 1: 2.0}
+    alone = OptunaPruning(monitor="val/loss")  # outside an Optuna sweep: does nothing
+    alone.on_fit_start(trainer, None)
+    alone.on_validation_epoch_end(trainer, None)
 
 
 def test_direction_accepts_the_tasks_monitor_mode() -> None:

@@ -22,14 +22,14 @@ from dlbasics.nets.mlp import MLP
 def test_regularization_variants(compose_config, variant, l1, weight_decay, dropout) -> None:
     cfg = compose_config(["experiment=study/regularization", f"+variant=regularization/{variant}"])
     assert cfg.model.l1_penalty == l1
-    assert cfg.model.optimizer.weight_decay == weight_decay
+    assert cfg.optimizer.weight_decay == weight_decay
     assert cfg.model.net.dropout == dropout
-    assert list(cfg.model.net.hidden_sizes) == [256, 256] and cfg.model.optimizer.lr == 0.5
+    assert list(cfg.model.net.hidden_sizes) == [256, 256] and cfg.optimizer.lr == 0.5
     assert cfg.data._target_.endswith("FashionMNISTDataModule")
 
 
 @pytest.mark.parametrize(
-    ("variant", "target", "lr"),
+    ("optimizer", "target", "lr"),
     [
         ("sgd", "torch.optim.SGD", 0.1),
         ("adagrad", "torch.optim.Adagrad", 0.01),
@@ -37,9 +37,12 @@ def test_regularization_variants(compose_config, variant, l1, weight_decay, drop
         ("adam", "torch.optim.Adam", 0.001),
     ],
 )
-def test_optimizer_variants(compose_config, variant, target, lr) -> None:
-    cfg = compose_config(["experiment=study/optimizers", f"+variant=optimizer/{variant}"])
-    assert (cfg.model.optimizer._target_, cfg.model.optimizer.lr) == (target, lr)
+def test_optimizer_study_arms(compose_config, optimizer, target, lr) -> None:
+    """The study sweeps the optimizer group; each arm keeps its own file's learning rate."""
+    cfg = compose_config(["experiment=study/optimizers", f"optimizer={optimizer}"])
+    assert (cfg.optimizer._target_, cfg.optimizer.lr) == (target, lr)
+    momentum = compose_config(["experiment=study/optimizers", "optimizer=momentum"]).optimizer
+    assert (momentum._target_, momentum.lr, momentum.momentum) == ("torch.optim.SGD", 0.01, 0.9)
 
 
 def test_other_studies_compose(compose_config) -> None:
@@ -50,7 +53,7 @@ def test_other_studies_compose(compose_config) -> None:
     )
     assert cfg.callbacks.early_stopping.monitor == "val/loss" and cfg.trainer.max_epochs == 15
     cfg = compose_config(["experiment=study/regularization_high_dim", "+variant=regularization/l2"])
-    assert cfg.model.optimizer.weight_decay == 3.0 and cfg.data.num_features == 200
+    assert cfg.optimizer.weight_decay == 3.0 and cfg.data.num_features == 200
     cfg = compose_config(["experiment=study/initialization"])
     assert list(cfg.model.net.hidden_sizes) == [256] * 4
     cfg = compose_config(["experiment=book/mnist_cv_grid"])
@@ -68,5 +71,5 @@ def test_init_schemes() -> None:
     xavier = MLP(1000, 10, [500], init="xavier")
     assert float(xavier.layers[0].weight.std()) == pytest.approx(math.sqrt(2 / 1500), rel=0.02)
     assert float(he.layers[0].bias.detach().abs().sum()) == 0
-    with pytest.raises(ConfigError, match="model.net.init='orthogonal' is not a known scheme"):
+    with pytest.raises(ConfigError, match="model.net.init='orthogonal' is unknown; allowed values"):
         MLP(4, 2, [3], init="orthogonal")

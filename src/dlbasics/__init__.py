@@ -1,3 +1,3 @@
 """dlbasics: deep-learning fundamentals as configurable Lightning + Hydra experiments."""
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string; pyproject.toml reads it from here

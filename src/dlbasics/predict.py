@@ -29,7 +29,7 @@ def _rows(model, outputs: torch.Tensor, targets: torch.Tensor, names: list[str] 
             for i, (out, t) in enumerate(zip(outputs, targets, strict=True))
         ]
     predicted, probability = decision
-    names = names or [str(c) for c in range(max(outputs.shape[1], 2))]
+    names = [str(name) for name in names]  # every classification DataModule names its classes
     if predicted.ndim == 2:  # multilabel: label sets, ids and names joined by ';'
         header = ["index", "predicted", "predicted_names", "target", "target_names"]
         return header, [

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from dlbasics.callbacks.inspection import check_every, log_scalars
+from dlbasics.callbacks.inspection import log_scalars
+from dlbasics.utils.checks import require_positive_integer
 
 TAG = "activations"
 ACTIVATION_MODULE = "torch.nn.modules.activation"
@@ -49,7 +50,9 @@ class ActivationStats(pl.Callback):
     STATS = ("mean", "std", "dead_fraction")
 
     def __init__(self, every_n_steps: int = 50) -> None:
-        self.every_n_steps = check_every("activation_stats.every_n_steps", every_n_steps)
+        self.every_n_steps = require_positive_integer(
+            "callbacks.activation_stats.every_n_steps", every_n_steps
+        )
         self._handles: list[RemovableHandle] = []
         self._outputs: dict[str, Tensor] = {}
         self._step = 0

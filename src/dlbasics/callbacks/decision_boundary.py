@@ -1,19 +1,15 @@
-"""Figure for two-feature classification: predicted class regions with the test points."""
+"""Figure for two-feature classification: predicted class regions with the test points.
 
-import matplotlib.pyplot as plt
+The regions follow the task's own decision rule (``Task.predicted_labels``: argmax, or
+the binary threshold), so the figure agrees with the logged accuracy.
+"""
+
 import pytorch_lightning as pl
 import torch
-from torch import Tensor
+from pytorch_lightning.utilities import rank_zero_warn
 
 from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
-from dlbasics.utils.figures import log_figure
-
-
-def predicted_class(output: Tensor) -> Tensor:
-    """Class ids from a single logit (binary: logit > 0) or from one score per class."""
-    if output.ndim == 2 and output.shape[1] == 1:
-        return (output[:, 0] > 0).long()
-    return output.argmax(dim=-1)
+from dlbasics.utils.figures import log_figure, plt
 
 
 class DecisionBoundaryFigure(pl.Callback):
@@ -26,6 +22,9 @@ class DecisionBoundaryFigure(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not feature_count_matches(trainer, 2, "decision-boundary"):
             return
+        if pl_module.predicted_labels(predict(pl_module, torch.zeros(1, 2))) is None:
+            rank_zero_warn("decision-boundary figure skipped: the task predicts no classes")
+            return
         train, test = split_tensors(trainer, "train"), split_tensors(trainer, "test")
         if train is None or test is None:
             return
@@ -35,8 +34,9 @@ class DecisionBoundaryFigure(pl.Callback):
         ys = torch.linspace(float(low[1]), float(high[1]), self.resolution)
         grid_x, grid_y = torch.meshgrid(xs, ys, indexing="xy")
         grid = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1)
-        regions = predicted_class(predict(pl_module, grid)).reshape(grid_x.shape)
-        accuracy = float((predicted_class(predict(pl_module, test[0])) == test[1]).float().mean())
+        regions = pl_module.predicted_labels(predict(pl_module, grid)).reshape(grid_x.shape)
+        test_labels = pl_module.predicted_labels(predict(pl_module, test[0]))
+        accuracy = float((test_labels == test[1]).float().mean())
 
         num_classes = int(max(int(regions.max()), int(test[1].max())) + 1)
         figure, axes = plt.subplots(figsize=(6, 5))

@@ -2,12 +2,11 @@
 
 import json
 
-import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 import torch
 
 from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
-from dlbasics.utils.figures import figure_path, log_figure
+from dlbasics.utils.figures import figure_path, log_figure, plt
 
 
 class FittedCurveFigure(pl.Callback):

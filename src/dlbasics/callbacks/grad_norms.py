@@ -10,7 +10,8 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
-from dlbasics.callbacks.inspection import check_every, log_scalars
+from dlbasics.callbacks.inspection import log_scalars
+from dlbasics.utils.checks import require_positive_integer
 
 TAG = "grad_norm"
 
@@ -35,7 +36,9 @@ class GradNormMonitor(pl.Callback):
     """
 
     def __init__(self, every_n_steps: int = 50, norm_type: float = 2.0) -> None:
-        self.every_n_steps = check_every("grad_norms.every_n_steps", every_n_steps)
+        self.every_n_steps = require_positive_integer(
+            "callbacks.grad_norms.every_n_steps", every_n_steps
+        )
         self.norm_type = float(norm_type)
 
     def on_before_optimizer_step(

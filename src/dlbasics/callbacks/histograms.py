@@ -12,7 +12,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from dlbasics.callbacks.inspection import check_every, tensorboard_writers
+from dlbasics.utils.checks import require_positive_integer
+from dlbasics.utils.loggers import tensorboard_writers
 
 log = logging.getLogger("dlbasics")
 
@@ -22,7 +23,8 @@ def histogram(values: Tensor, bins: int) -> dict[str, Any]:
     equal-width buckets from min to max, counted by torch on the tensor's own device.
 
     ``add_histogram`` copies the tensor to numpy and sorts it into ~1500 exponential
-    buckets (~10 ms of CPU per 200k values); TensorBoard re-bins for display anyway.
+    buckets, which costs more than the rest of the callback; TensorBoard re-bins for
+    display anyway.
     """
     x = values.detach().flatten().double()  # double: sums as exact as numpy's
     low, high = float(x.min()), float(x.max())
@@ -57,8 +59,10 @@ class ParamHistograms(pl.Callback):
         max_params: int = 5_000_000,
         bins: int = 64,
     ) -> None:
-        self.every_n_epochs = check_every("histograms.every_n_epochs", every_n_epochs)
-        self.bins = check_every("histograms.bins", bins)
+        self.every_n_epochs = require_positive_integer(
+            "callbacks.histograms.every_n_epochs", every_n_epochs
+        )
+        self.bins = require_positive_integer("callbacks.histograms.bins", bins)
         self.weights = weights
         self.grads = grads
         self.max_params = max_params

@@ -1,9 +1,10 @@
 """The run's flattened config in TensorBoard's HParams tab, with its final val/test metrics.
 
-Lightning's own hyperparameter logging writes ``hp_metric = -1`` or nothing;
-this writes every config key (``model.optimizer.lr``, ``data.batch_size``, …)
-and points the HParams tab at the real ``val/*`` and ``test/*`` scalar tags,
-so the runs of a multirun can be sorted and filtered by their results.
+Lightning's own hyperparameter logging writes the module's hyperparameters with
+``hp_metric = -1`` or nothing; this writes every config key (``optimizer.lr``,
+``data.batch_size``, …) and points the HParams tab at the real ``val/*`` and
+``test/*`` scalar tags, so the runs of a multirun can be sorted and filtered by
+their results without any value being logged twice.
 """
 
 import logging
@@ -11,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig
 from torch.utils.tensorboard.summary import hparams
 
-from dlbasics.callbacks.inspection import tensorboard_writers
+from dlbasics.compat import file_writer
+from dlbasics.utils.config import resolved_where_possible
+from dlbasics.utils.loggers import tensorboard_writers
 
 log = logging.getLogger("dlbasics")
 
@@ -23,7 +25,7 @@ HPARAM_TYPES = (bool, int, float, str)
 
 
 def flatten_config(node: Any, prefix: str = "") -> dict[str, bool | int | float | str]:
-    """``{"model.optimizer.lr": 0.1, …}``: dotted keys as typed on the command line; lists
+    """``{"optimizer.lr": 0.1, …}``: dotted keys as typed on the command line; lists
     and ``None`` become strings (the HParams plugin takes only scalars)."""
     if isinstance(node, Mapping):
         flat: dict[str, Any] = {}
@@ -32,15 +34,6 @@ def flatten_config(node: Any, prefix: str = "") -> dict[str, bool | int | float 
         return flat
     key = prefix.rstrip(".")
     return {key: node if isinstance(node, HPARAM_TYPES) else str(node)}
-
-
-def plain_run_config(cfg: DictConfig) -> dict[str, Any]:
-    """The config with interpolations resolved where they can be (paths resolved by Hydra at
-    run time stay as written when composed outside a Hydra run)."""
-    try:
-        return OmegaConf.to_container(cfg, resolve=True)
-    except OmegaConfBaseException:
-        return OmegaConf.to_container(cfg, resolve=False)
 
 
 def stage_metrics(metrics: Mapping[str, Any], stages: Iterable[str]) -> list[str]:
@@ -65,7 +58,7 @@ class HParamsSummary(pl.Callback):
         self._written = False
 
     def use_run_config(self, cfg: DictConfig) -> None:
-        self.config = plain_run_config(cfg)
+        self.config = resolved_where_possible(cfg)
         self.test_follows_fit = bool(cfg.get("test", False))
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -89,9 +82,8 @@ class HParamsSummary(pl.Callback):
             flatten_config(config), dict.fromkeys(sorted(self._metrics), 0.0)
         )
         for writer in writers:
-            file_writer = writer._get_file_writer()
             for summary in (experiment, start, end):
-                file_writer.add_summary(summary)
+                file_writer(writer).add_summary(summary)
             writer.flush()
         log.info(
             "hparams: %d config keys with %d metrics in the HParams tab",

@@ -1,27 +1,8 @@
-"""What the inspection callbacks share: where their numbers go and when they are due."""
+"""What the inspection callbacks share: sending per-step diagnostics to the loggers."""
 
 from collections.abc import Mapping
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import TensorBoardLogger
-from torch.utils.tensorboard import SummaryWriter
-
-from dlbasics.errors import ConfigError
-
-
-def check_every(name: str, value: int) -> int:
-    """Frequencies come from config; a zero or negative one would silently never log."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"callbacks.{name} must be a positive integer, got {value!r}")
-    return value
-
-
-def tensorboard_writers(trainer: pl.Trainer) -> list[SummaryWriter]:
-    """The SummaryWriters of the trainer's TensorBoard loggers (histograms, images, HParams
-    have no logger-neutral API in Lightning)."""
-    return [
-        logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)
-    ]
 
 
 def log_scalars(trainer: pl.Trainer, values: Mapping[str, float], step: int | None = None) -> None:

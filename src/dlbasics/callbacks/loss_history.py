@@ -8,10 +8,9 @@ import csv
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 
-from dlbasics.utils.figures import log_figure
+from dlbasics.utils.figures import log_figure, plt
 
 HISTORY_FILE = "loss_history.csv"
 COLUMNS = ("epoch", "train/loss", "val/loss")

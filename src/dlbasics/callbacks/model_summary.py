@@ -1,14 +1,18 @@
-"""Parameters per layer, printed at the start and kept as ``model_summary.txt`` in the run dir;
-the TensorBoard graph too when the logger has ``log_graph: true``."""
+"""Lightning's model summary at full depth, plus exact parameter counts per layer in the run
+dir (``model_summary.txt``) and the TensorBoard graph when the logger has ``log_graph: true``.
 
-import logging
+Lightning's table rounds counts ("200 K") and counts trainable parameters for the
+whole model only; the file keeps every layer's exact total and trainable count, so
+frozen layers and size mistakes show.
+"""
+
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import TensorBoardLogger
 from torch import nn
 
-log = logging.getLogger("dlbasics")
+from dlbasics.compat import logs_graph
+from dlbasics.utils.loggers import tensorboard_loggers
 
 FILENAME = "model_summary.txt"
 
@@ -39,31 +43,26 @@ def parameter_table(model: nn.Module) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ModelSummaryFile(pl.Callback):
-    """Writes ``<run dir>/model_summary.txt`` when fitting starts and logs it.
+class ModelSummaryFile(pl.callbacks.ModelSummary):
+    """Lightning's ``ModelSummary`` (``max_depth=-1``: every layer) that also writes
+    ``<run dir>/<filename>`` when fitting starts.
 
-    For the graph, TensorBoard needs an example input: when a TensorBoard
-    logger has ``log_graph: true`` and the task sets no
-    ``example_input_array``, one training example is used.
+    For the graph, TensorBoard needs an example input: when a TensorBoard logger has
+    ``log_graph: true`` and the task sets no ``example_input_array``, one training
+    example is used (Lightning's summary then shows input and output sizes too).
     """
 
-    def __init__(self, filename: str = FILENAME) -> None:
+    def __init__(self, filename: str = FILENAME, max_depth: int = -1) -> None:
+        super().__init__(max_depth=max_depth)
         self.filename = filename
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if pl_module.example_input_array is None and _graph_wanted(trainer):
+        graph_wanted = any(logs_graph(logger) for logger in tensorboard_loggers(trainer))
+        if pl_module.example_input_array is None and graph_wanted and trainer.datamodule:
             batch = next(iter(trainer.datamodule.train_dataloader()))
             pl_module.example_input_array = batch[0][:1]
-        if not trainer.is_global_zero:
-            return
-        table = parameter_table(pl_module)
-        path = Path(trainer.default_root_dir) / self.filename
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(table)
-        log.info("model summary (also in %s):\n%s", path, table)
-
-
-def _graph_wanted(trainer: pl.Trainer) -> bool:
-    return trainer.datamodule is not None and any(
-        isinstance(logger, TensorBoardLogger) and logger._log_graph for logger in trainer.loggers
-    )
+        super().on_fit_start(trainer, pl_module)
+        if trainer.is_global_zero:
+            path = Path(trainer.default_root_dir) / self.filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(parameter_table(pl_module))

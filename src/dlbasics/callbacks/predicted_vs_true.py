@@ -1,10 +1,9 @@
 """Figure for regression with any number of features: predicted against true test targets."""
 
-import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 
 from dlbasics.callbacks.figure_data import predict, split_tensors
-from dlbasics.utils.figures import log_figure
+from dlbasics.utils.figures import log_figure, plt
 
 
 class PredictedVsTrueFigure(pl.Callback):

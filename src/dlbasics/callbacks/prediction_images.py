@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-from dlbasics.callbacks.inspection import check_every
+from dlbasics.utils.checks import require_positive_integer
 from dlbasics.utils.figures import log_image
 
 log = logging.getLogger("dlbasics")
@@ -82,9 +82,8 @@ def prediction_grid(
 ) -> PredictionGrid:
     """One mosaic with a caption above each tile: ``predicted`` over ``(true)``, red if wrong.
 
-    Drawn straight into pixels with PIL (about 10 ms of CPU for 16 tiles) instead of
-    a matplotlib figure (~18 ms of text layout and rendering per caption), so that it
-    can run every epoch at well under 1 % of the epoch time.
+    Drawn straight into pixels with PIL instead of a matplotlib figure, whose text
+    layout per caption costs more than the whole grid, so that it can run every epoch.
     """
     tiles = _as_tiles(images)
     count, height, width, _ = tiles.shape
@@ -122,14 +121,19 @@ def prediction_grid(
 class PredictionImages(pl.Callback):
     """Logs ``predictions/val`` from the first validation batch every ``every_n_epochs`` epochs.
 
-    Runs only for image inputs (``(N, C, H, W)`` or ``(N, H, W)``) and a
-    net that outputs one logit per class; otherwise it logs one note and stays quiet.
+    Runs only for image inputs (``(N, C, H, W)`` or ``(N, H, W)``) and a task that
+    decides one class per image (``Task.predicted_labels``); otherwise it logs one note
+    and stays quiet.
     """
 
     def __init__(self, num_images: int = 16, every_n_epochs: int = 1, columns: int = 8) -> None:
-        self.num_images = check_every("prediction_images.num_images", num_images)
-        self.every_n_epochs = check_every("prediction_images.every_n_epochs", every_n_epochs)
-        self.columns = check_every("prediction_images.columns", columns)
+        self.num_images = require_positive_integer(
+            "callbacks.prediction_images.num_images", num_images
+        )
+        self.every_n_epochs = require_positive_integer(
+            "callbacks.prediction_images.every_n_epochs", every_n_epochs
+        )
+        self.columns = require_positive_integer("callbacks.prediction_images.columns", columns)
         self._skipped = False
 
     def on_validation_batch_end(
@@ -146,21 +150,18 @@ class PredictionImages(pl.Callback):
         if trainer.current_epoch % self.every_n_epochs != 0:
             return
         images, target = batch[0], batch[1]
-        logits = pl_module(images)
-        if images.ndim not in (3, 4) or logits.ndim != 2 or logits.shape[1] < 2:
+        predicted = pl_module.predicted_labels(pl_module(images))
+        if images.ndim not in (3, 4) or predicted is None or predicted.ndim != 1:
             self._skipped = True
             log.info(
-                "prediction_images: inputs %s / outputs %s are not images and class logits;"
+                "prediction_images: inputs %s with %s are not images with one class each;"
                 " no prediction grid",
                 tuple(images.shape),
-                tuple(logits.shape),
+                "no labels" if predicted is None else f"labels {tuple(predicted.shape)}",
             )
             return
-        predicted = logits.argmax(dim=1)
         index = misclassified_first(predicted, target, self.num_images).cpu()
-        names = getattr(trainer.datamodule, "class_names", None) or [
-            str(i) for i in range(logits.shape[1])
-        ]
+        names = [str(name) for name in trainer.datamodule.class_names]
         grid = prediction_grid(
             images[index.to(images.device)],
             predicted.cpu()[index].tolist(),

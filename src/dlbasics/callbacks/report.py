@@ -5,53 +5,27 @@ TensorBoard's text tab (``test/classification_report``) and the confusion
 matrix, counts and row-normalised, as the figure ``test/confusion_matrix``.
 Runs of other tasks (regression) are left alone.
 
-The counts come from a torchmetrics confusion matrix fed with the task's own
-``metric_inputs`` (same decision rule as the logged metrics), reduced across
-processes before anything is written, so a DDP run reports every test sample
-exactly once.
+The counts come from the task's own confusion matrix (``Task.confusion_metric``),
+fed with its ``metric_inputs`` (same decision rule as the logged metrics) and
+reduced across processes before anything is written, so a DDP run reports every
+test sample exactly once.
 """
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
-from pytorch_lightning.loggers import TensorBoardLogger
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.classification import (
-    BinaryConfusionMatrix,
-    MulticlassConfusionMatrix,
-    MultilabelConfusionMatrix,
-)
 
-from dlbasics.classification_report import Counts, markdown, report_rows, write_csv
-from dlbasics.tasks import BinaryClassificationTask, ClassificationTask, MultilabelTask
-from dlbasics.utils.figures import log_figure
+from dlbasics.metrics.report import Counts, markdown, report_rows, write_csv
+from dlbasics.utils.figures import log_figure, plt
+from dlbasics.utils.loggers import tensorboard_writers
 from dlbasics.utils.run_dir import scalar_metrics
 
 REPORT_CSV = "report.csv"
 REPORT_MD = "report.md"
-
-
-def confusion_metric(module: pl.LightningModule) -> Metric | None:
-    """The confusion matrix matching the task's outputs, or None for non-classification tasks."""
-    if isinstance(module, MultilabelTask):
-        # metric_inputs rescales scores so that each label's threshold sits at 0.5
-        return MultilabelConfusionMatrix(module.num_labels, threshold=0.5)
-    if isinstance(module, ClassificationTask):
-        return MulticlassConfusionMatrix(module.num_classes)
-    if isinstance(module, BinaryClassificationTask):
-        return BinaryConfusionMatrix(threshold=module.threshold)
-    return None
-
-
-def class_names(trainer: pl.Trainer, count: int) -> list[str]:
-    names = getattr(trainer.datamodule, "class_names", None) if trainer.datamodule else None
-    return (
-        [str(n) for n in names] if names and len(names) == count else [str(i) for i in range(count)]
-    )
 
 
 def _annotate(axis, values: Tensor, text: list[list[str]]) -> None:
@@ -113,7 +87,8 @@ class ClassificationReport(pl.Callback):
         self.confusion: Metric | None = None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.confusion = confusion_metric(pl_module)
+        make = getattr(pl_module, "confusion_metric", None)  # dlbasics tasks have it
+        self.confusion = make() if make is not None else None
         if self.confusion is not None:
             self.confusion.to(pl_module.device)
 
@@ -135,7 +110,7 @@ class ClassificationReport(pl.Callback):
         self.confusion = None
         if not trainer.is_global_zero:
             return
-        names = class_names(trainer, len(matrix))
+        names = [str(name) for name in trainer.datamodule.class_names]
         rows = report_rows(Counts.from_confusion(matrix), names)
         summary = scalar_metrics(trainer.callback_metrics, "test")
         text = markdown(rows, summary)
@@ -143,9 +118,8 @@ class ClassificationReport(pl.Callback):
         run_dir.mkdir(parents=True, exist_ok=True)
         write_csv(run_dir / REPORT_CSV, rows)
         (run_dir / REPORT_MD).write_text(text)
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_text("test/classification_report", text, trainer.global_step)
+        for writer in tensorboard_writers(trainer):
+            writer.add_text("test/classification_report", text, trainer.global_step)
         if self.figure:
             if matrix.ndim == 3:
                 figure = multilabel_figure(matrix, names)

@@ -3,10 +3,12 @@
 import pytorch_lightning as pl
 import torch
 
+from dlbasics.nets.parameters import is_weight
+
 
 def weight_l2_norm(module: torch.nn.Module) -> float:
-    """Euclidean norm of all parameters with at least two dimensions (weight matrices)."""
-    squares = [p.detach().pow(2).sum() for p in module.parameters() if p.ndim >= 2]
+    """Euclidean norm of all weights (``nets.parameters``: biases and norm scales left out)."""
+    squares = [p.detach().pow(2).sum() for p in module.parameters() if is_weight(p)]
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
 

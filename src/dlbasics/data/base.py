@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from dlbasics.data.sharding import eval_sampler
-from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_integer, require_positive_integer
 
 BatchTransform = Callable[[Tensor], Tensor]
 
@@ -56,35 +56,27 @@ def split_indices(total: int, sizes: Sequence[int], seed: int) -> list[Tensor]:
     return list(torch.split(order, list(sizes)))
 
 
-def require_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
 class InMemoryDataModule(pl.LightningDataModule):
     """Shared batching for every data set whose splits fit in memory.
 
     Subclasses fill ``self.train_set``, ``self.val_set`` and ``self.test_set``
     in ``setup`` and describe their shape through ``num_features``,
-    ``num_classes`` and ``class_names``.
+    ``num_classes`` and ``class_names`` (every classification set names its
+    classes; regression sets leave both ``None``). The loader settings are the
+    keys of ``conf/loader/default.yaml``, which every data config includes.
     """
 
     def __init__(
         self,
         batch_size: int = 64,
-        eval_batch_size: int | None = None,
+        eval_batch_size: int = 256,
         num_workers: int = 0,
         pin_memory: bool = False,
     ) -> None:
         super().__init__()
-        require_positive("data.batch_size", batch_size)
-        if eval_batch_size is not None:
-            require_positive("data.eval_batch_size", eval_batch_size)
-        if num_workers < 0:
-            raise ConfigError(f"data.num_workers must be >= 0, got {num_workers}")
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or max(batch_size, 256)
-        self.num_workers = num_workers
+        self.batch_size = require_positive_integer("data.batch_size", batch_size)
+        self.eval_batch_size = require_positive_integer("data.eval_batch_size", eval_batch_size)
+        self.num_workers = require_integer("data.num_workers", num_workers, minimum=0)
         self.pin_memory = pin_memory
         self.train_set: TensorBatchDataset | None = None
         self.val_set: TensorBatchDataset | None = None
@@ -98,7 +90,8 @@ class InMemoryDataModule(pl.LightningDataModule):
         raise NotImplementedError
 
     def info(self) -> dict[str, Any]:
-        """What model configs may interpolate as ``${data_info.<key>}``."""
+        """What model configs may interpolate as ``${data_info.<key>}`` (the keys are
+        declared, with a comment each, under ``data_info`` in conf/train.yaml)."""
         return {
             "num_features": self.num_features,
             "num_classes": self.num_classes,

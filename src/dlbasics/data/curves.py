@@ -1,8 +1,9 @@
 """Regression data sets of the textbooks, each with its known true function.
 
-house_price and trapezoid are the book's first linear and MLP examples;
-polynomial and sin show under- and overfitting (d2l 4.4, NNDL 2.3); high_dim
-has more features than training samples so that weight decay matters (d2l 4.5).
+linear is d2l's synthetic regression (3.1-3.3), and with more features than
+training samples (``data=high_dim``) the weight-decay example (4.5); house_price
+and trapezoid are the book's first linear and MLP examples; polynomial and sin
+show under- and overfitting (d2l 4.4, NNDL 2.3).
 """
 
 import math
@@ -11,9 +12,55 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from dlbasics.data.base import require_positive
 from dlbasics.data.generated import CurveDataModule
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_positive_integer
+
+
+class LinearDataModule(CurveDataModule):
+    """``y = X w + b + N(0, noise²)``, ``X ~ N(0, 1)``; ``true_w``/``true_b`` kept for checks.
+
+    ``true_w`` lists the weights, or is one number given to each of ``num_features``
+    features (``data=high_dim``: 200 weights of 0.01).
+    """
+
+    def __init__(
+        self,
+        true_w: Sequence[float] | float = (2.0, -3.4),
+        true_b: float = 4.2,
+        num_features: int | None = None,
+        noise: float = 0.01,
+        num_train: int = 1000,
+        num_val: int = 200,
+        num_test: int = 200,
+        **kwargs,
+    ) -> None:
+        super().__init__(num_train, num_val, num_test, noise, **kwargs)
+        if isinstance(true_w, (int, float)):
+            if num_features is None:
+                raise ConfigError("data.true_w is one number: set data.num_features too")
+            weights = [float(true_w)] * require_positive_integer("data.num_features", num_features)
+        else:
+            weights = [float(w) for w in true_w]
+            if not weights:
+                raise ConfigError("data.true_w must hold at least one weight")
+            if num_features not in (None, len(weights)):
+                raise ConfigError(
+                    f"data.num_features={num_features} but data.true_w lists {len(weights)} "
+                    f"weights; set data.num_features=null or give one number as data.true_w"
+                )
+        self.true_w = torch.tensor(weights)
+        self.true_b = float(true_b)
+
+    @property
+    def num_features(self) -> int:
+        return len(self.true_w)
+
+    def sample_inputs(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.num_features, generator=generator)
+
+    def true_function(self, x: Tensor) -> Tensor:
+        return x @ self.true_w + self.true_b
 
 
 class HousePriceDataModule(CurveDataModule):
@@ -124,34 +171,3 @@ class SinDataModule(CurveDataModule):
 
     def true_function(self, x: Tensor) -> Tensor:
         return torch.sin(2 * math.pi * x[:, 0])
-
-
-class HighDimDataModule(CurveDataModule):
-    """``d`` features ``x ~ N(0, 1)``, ``y = 0.05 + Σ 0.01·x_i + noise``; fewer samples than
-    features, so an unregularised linear model fits the noise (d2l 4.5)."""
-
-    def __init__(
-        self,
-        num_features: int = 200,
-        weight: float = 0.01,
-        bias: float = 0.05,
-        noise: float = 0.01,
-        num_train: int = 20,
-        num_val: int = 100,
-        num_test: int = 100,
-        **kwargs,
-    ) -> None:
-        super().__init__(num_train, num_val, num_test, noise, **kwargs)
-        require_positive("data.num_features", num_features)
-        self.true_w = torch.full((num_features,), float(weight))
-        self.true_b = float(bias)
-
-    @property
-    def num_features(self) -> int:
-        return len(self.true_w)
-
-    def sample_inputs(self, n: int, generator: torch.Generator) -> Tensor:
-        return torch.randn(n, self.num_features, generator=generator)
-
-    def true_function(self, x: Tensor) -> Tensor:
-        return x @ self.true_w + self.true_b

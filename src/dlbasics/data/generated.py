@@ -8,13 +8,8 @@ every process, independent of the top-level ``seed`` that drives model init.
 import torch
 from torch import Tensor
 
-from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, require_positive
-from dlbasics.errors import ConfigError
-
-
-def require_non_negative(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset
+from dlbasics.utils.checks import require_non_negative, require_positive_integer
 
 
 class GeneratedDataModule(InMemoryDataModule):
@@ -30,12 +25,22 @@ class GeneratedDataModule(InMemoryDataModule):
         **loader_kwargs,
     ) -> None:
         super().__init__(**loader_kwargs)
-        require_non_negative("data.noise", noise)
-        for key, value in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test)):
-            require_positive(f"data.{key}", value)
-        self.noise = float(noise)
-        self.sizes = (num_train, num_val, num_test)
+        self.noise = require_non_negative("data.noise", noise)
+        self.sizes = tuple(
+            require_positive_integer(f"data.{key}", value)
+            for key, value in (
+                ("num_train", num_train),
+                ("num_val", num_val),
+                ("num_test", num_test),
+            )
+        )
         self.seed = seed
+
+    @property
+    def sample_seed(self) -> int:
+        """The seed of the generator that draws the samples (sets whose ground truth is
+        itself random draw it from ``seed`` and their samples from another stream)."""
+        return self.seed
 
     def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``n`` inputs and their targets; the order is random, the split takes consecutive runs."""
@@ -44,7 +49,7 @@ class GeneratedDataModule(InMemoryDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.sample_seed)
         x, y = self.sample(sum(self.sizes), generator)
         parts = torch.split(torch.arange(len(x)), list(self.sizes))
         self.train_set, self.val_set, self.test_set = (

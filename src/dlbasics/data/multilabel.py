@@ -18,15 +18,21 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, require_positive
+from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset
+from dlbasics.data.generated import GeneratedDataModule
 from dlbasics.data.vision import IMAGE_SHAPE, FashionMNISTDataModule, MNISTDataModule
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_choice, require_positive_integer
 
 BASES = {"mnist": MNISTDataModule, "fashion_mnist": FashionMNISTDataModule}
 
 
-class MultilabelSyntheticDataModule(InMemoryDataModule):
-    """``n x num_features`` Gaussian inputs, ``num_labels`` linear-threshold labels."""
+class MultilabelSyntheticDataModule(GeneratedDataModule):
+    """``n x num_features`` Gaussian inputs, ``num_labels`` linear-threshold labels.
+
+    The ground truth (``true_w``, ``true_b``) is drawn from ``data.seed``, the samples
+    from ``data.seed + 1``.
+    """
 
     def __init__(
         self,
@@ -39,23 +45,10 @@ class MultilabelSyntheticDataModule(InMemoryDataModule):
         seed: int = 0,
         **loader_kwargs: Any,
     ) -> None:
-        super().__init__(**loader_kwargs)
-        for key, value in (
-            ("data.num_features", num_features),
-            ("data.num_labels", num_labels),
-            ("data.num_train", num_train),
-            ("data.num_val", num_val),
-            ("data.num_test", num_test),
-        ):
-            require_positive(key, value)
-        if noise < 0:
-            raise ConfigError(f"data.noise must be >= 0, got {noise}")
-        self._num_features = num_features
-        self.num_classes = num_labels
+        super().__init__(num_train, num_val, num_test, noise, seed=seed, **loader_kwargs)
+        self._num_features = require_positive_integer("data.num_features", num_features)
+        self.num_classes = require_positive_integer("data.num_labels", num_labels)
         self.class_names = [f"label_{i}" for i in range(num_labels)]
-        self.noise = noise
-        self.sizes = (num_train, num_val, num_test)
-        self.seed = seed
         generator = torch.Generator().manual_seed(seed)
         self.true_w = torch.randn(num_features, num_labels, generator=generator) / math.sqrt(
             num_features
@@ -66,6 +59,10 @@ class MultilabelSyntheticDataModule(InMemoryDataModule):
     def num_features(self) -> int:
         return self._num_features
 
+    @property
+    def sample_seed(self) -> int:
+        return self.seed + 1
+
     def true_scores(self, x: Tensor) -> Tensor:
         return x @ self.true_w + self.true_b
 
@@ -75,17 +72,10 @@ class MultilabelSyntheticDataModule(InMemoryDataModule):
         labels[torch.arange(len(scores)), scores.argmax(1)] = 1.0
         return labels
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
-        generator = torch.Generator().manual_seed(self.seed + 1)
-        x = torch.randn(sum(self.sizes), self.num_features, generator=generator)
-        noise = self.noise * torch.randn(len(x), self.num_classes, generator=generator)
-        y = self.labels_from_scores(self.true_scores(x) + noise)
-        parts = torch.split(torch.arange(len(x)), list(self.sizes))
-        self.train_set, self.val_set, self.test_set = (
-            TensorBatchDataset(x[idx], y[idx]) for idx in parts
-        )
+    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        x = torch.randn(n, self.num_features, generator=generator)
+        noise = self.noise * torch.randn(n, self.num_classes, generator=generator)
+        return x, self.labels_from_scores(self.true_scores(x) + noise)
 
 
 def compose_side_by_side(
@@ -133,15 +123,14 @@ class VisionMultilabelDataModule(InMemoryDataModule):
         **loader_kwargs: Any,
     ) -> None:
         super().__init__(**loader_kwargs)
-        if base not in BASES:
-            raise ConfigError(f"data.base={base!r} is unknown; allowed values: {', '.join(BASES)}")
+        require_choice("data.base", base, BASES)
         for key, value in (
             ("data.num_train", num_train),
             ("data.num_val", num_val),
             ("data.num_test", num_test),
             ("data.min_digits", min_digits),
         ):
-            require_positive(key, value)
+            require_positive_integer(key, value)
         if not isinstance(max_digits, int) or max_digits < min_digits:
             raise ConfigError(
                 f"data.max_digits must be an integer >= data.min_digits={min_digits}, "

@@ -13,9 +13,9 @@ batch size is nudged until the shard sizes give equal batch counts.
 import math
 from typing import Any
 
-from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import Dataset, Sampler
 
+from dlbasics.compat import UnrepeatedDistributedSampler
 from dlbasics.errors import DataError
 
 

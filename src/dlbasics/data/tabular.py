@@ -16,6 +16,7 @@ from torch import Tensor
 
 from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, split_indices
 from dlbasics.errors import ConfigError, DataError
+from dlbasics.utils.checks import require_choice, require_positive_integer
 
 TASKS = ("classification", "regression")
 IRIS_CSV = Path(__file__).with_name("iris.csv")
@@ -128,11 +129,9 @@ class TableDataModule(InMemoryDataModule):
         **loader_kwargs,
     ) -> None:
         super().__init__(**loader_kwargs)
-        if task not in TASKS:
-            raise ConfigError(f"data.task={task!r} is unknown; allowed values: {', '.join(TASKS)}")
+        require_choice("data.task", task, TASKS)
         for key, value in (("data.val_size", val_size), ("data.test_size", test_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key} must be a positive number of rows, got {value!r}")
+            require_positive_integer(key, value)  # rows held out
         self.path, self.target, self.task = Path(path), target, task
         self.val_size, self.test_size = val_size, test_size
         self.standardize, self.seed = standardize, seed

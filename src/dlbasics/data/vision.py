@@ -8,6 +8,7 @@ from torchvision.datasets.mnist import read_image_file, read_label_file
 
 from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, split_indices
 from dlbasics.errors import ConfigError, DataError
+from dlbasics.utils.checks import require_integer
 
 IMAGE_SHAPE = (28, 28)
 
@@ -45,8 +46,7 @@ class VisionDataModule(InMemoryDataModule):
         **loader_kwargs,
     ) -> None:
         super().__init__(**loader_kwargs)
-        if not isinstance(val_size, int) or val_size < 0:
-            raise ConfigError(f"data.val_size must be an integer >= 0, got {val_size!r}")
+        require_integer("data.val_size", val_size, minimum=0)
         self.data_dir = Path(data_dir).expanduser()
         self.download = download
         self.val_size = val_size

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_choice
 
 
 def _normal(weight: Tensor, std: float) -> None:
@@ -26,11 +26,7 @@ SCHEMES: dict[str, Callable[[Tensor, float], object] | None] = {
 
 def init_linear_layers(module: nn.Module, scheme: str = "default", std: float = 0.01) -> None:
     """Re-initialise every ``nn.Linear`` in ``module`` with ``scheme`` (see SCHEMES)."""
-    if scheme not in SCHEMES:
-        raise ConfigError(
-            f"model.net.init={scheme!r} is not a known scheme; allowed values: {', '.join(SCHEMES)}"
-        )
-    initialise = SCHEMES[scheme]
+    initialise = SCHEMES[require_choice("model.net.init", scheme, SCHEMES)]
     if initialise is None:
         return
     for layer in module.modules():

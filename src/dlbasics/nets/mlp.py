@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
 from dlbasics.nets.init import init_linear_layers
+from dlbasics.utils.checks import require_choice
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -20,11 +21,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def make_activation(name: str, **kwargs: float) -> nn.Module:
     """Build an activation by its config name (e.g. ``leaky_relu`` with ``negative_slope``)."""
-    if name not in ACTIVATIONS:
-        raise ConfigError(
-            f"unknown activation {name!r}; allowed values: {', '.join(sorted(ACTIVATIONS))}"
-        )
-    return ACTIVATIONS[name](**kwargs)
+    return ACTIVATIONS[require_choice("model.net.activation", name, sorted(ACTIVATIONS))](**kwargs)
 
 
 class MLP(nn.Module):

@@ -1,1 +1,10 @@
-"""Multirun support: job bookkeeping (resume, failures), results tables, k-fold CV, Optuna."""
+"""Multirun bookkeeping: job records (skip, fail, resume), the results table and curves at
+the sweep root, Optuna pruning. Importing the package registers ``${sweep_dir:...}``,
+which conf/hydra/default.yaml uses for the sweep dir."""
+
+from omegaconf import OmegaConf
+
+from dlbasics.sweeps.resume import choose_sweep_dir
+
+# Cached like ${now:}: every job of the sweep sees the dir the launcher chose.
+OmegaConf.register_new_resolver("sweep_dir", choose_sweep_dir, use_cache=True, replace=True)

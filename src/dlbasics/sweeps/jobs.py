@@ -10,67 +10,78 @@ import functools
 import json
 import logging
 import math
+import os
+import socket
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import optuna
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from dlbasics.sweeps.resume import sweep_key
 from dlbasics.utils.cli import find_user_error
-from dlbasics.utils.run_dir import METRICS_FILE
+from dlbasics.utils.run_dir import read_metrics
 
 log = logging.getLogger("dlbasics")
 
 JOB_FILE = "job.json"
-COMPLETED, FAILED, PRUNED = "completed", "failed", "pruned"
-STARTED = "started"  # a job.json left in this state means the job never ended
+COMPLETED, FAILED, PRUNED, STARTED = "completed", "failed", "pruned", "started"
+RUNNING, INTERRUPTED = "running", "interrupted"  # how a job.json still saying STARTED reads
 
 
 def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def job_overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-
-
 def write_job_status(job_dir: Path, status: str, overrides: list[str], error: str = "") -> Path:
+    """``job.json``; the process id and host let a reader tell a running job from a dead one."""
+    record = dict(status=status, overrides=overrides, error=error, pid=os.getpid())
     path = Path(job_dir) / JOB_FILE
-    record = {"status": status, "overrides": overrides, "error": error}
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    path.write_text(json.dumps({**record, "host": socket.gethostname()}, indent=2) + "\n")
     return path
 
 
+def process_alive(pid: Any) -> bool:
+    """Signal 0 checks that the process exists without touching it (POSIX)."""
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
 def read_job_status(job_dir: Path) -> dict[str, Any]:
+    """The recorded status; a job that started and never ended is ``running`` while its
+    process lives (on this host) and ``interrupted`` once it is gone."""
     path = Path(job_dir) / JOB_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    if record.get("status") == STARTED:
+        here = record.get("host") == socket.gethostname()
+        record["status"] = RUNNING if here and process_alive(record.get("pid")) else INTERRUPTED
+    return record
 
 
 def finished_record(job_dir: Path, overrides: list[str]) -> dict[str, Any] | None:
     """metrics.json of an earlier run of the same job, or None when it has to run."""
-    metrics = Path(job_dir) / METRICS_FILE
-    if not metrics.is_file():
-        return None
+    record = read_metrics(job_dir)
     earlier = read_job_status(job_dir).get("overrides")
-    if earlier is not None and sweep_key(earlier) != sweep_key(overrides):
+    if record is not None and earlier is not None and sweep_key(earlier) != sweep_key(overrides):
         log.warning(
             "%s holds a finished job with other overrides (%s); running again",
             job_dir,
             " ".join(earlier),
         )
         return None
-    return json.loads(metrics.read_text())
+    return record
 
 
 def describe_error(error: BaseException) -> str:
     user_error = find_user_error(error)
-    if user_error is not None:
-        return str(user_error)
-    return f"{type(error).__name__}: {error}"
+    return str(user_error) if user_error is not None else f"{type(error).__name__}: {error}"
 
 
 def returned_metric(record: dict[str, Any] | None, cfg: DictConfig) -> float | None:
@@ -95,19 +106,20 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
         if not in_multirun():
             return returned_metric(task(cfg), cfg)
         job_dir = Path(HydraConfig.get().runtime.output_dir)
-        overrides = job_overrides()
+        overrides = list(HydraConfig.get().overrides.task)
         record = finished_record(job_dir, overrides)
         if record is not None:
-            log.info("skipping %s: %s already exists", job_dir, METRICS_FILE)
+            log.info("skipping %s: its metrics.json already exists", job_dir)
             return returned_metric(record, cfg)
         write_job_status(job_dir, STARTED, overrides)  # stays so if the process is killed
         try:
             record = task(cfg)
         except Exception as error:
-            pruned = type(error).__name__ == "TrialPruned"
-            status = PRUNED if pruned else FAILED
-            message = describe_error(error)
-            if pruned:
+            status, message = (
+                PRUNED if isinstance(error, optuna.TrialPruned) else FAILED,
+                describe_error(error),
+            )
+            if status == PRUNED:
                 log.info("job %s pruned: %s", job_dir.name, message)
             else:
                 log.error("job %s failed: %s\n%s", job_dir.name, message, traceback.format_exc())
@@ -117,11 +129,3 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
         return returned_metric(record, cfg)
 
     return wrapper
-
-
-def config_value(cfg: DictConfig, key: str, default: Any = None) -> Any:
-    """``OmegaConf.select`` that returns ``default`` for unresolvable interpolations too."""
-    try:
-        return OmegaConf.select(cfg, key, default=default, throw_on_missing=False)
-    except Exception:  # an interpolation to a resolver that only exists at run time
-        return default

@@ -4,273 +4,197 @@ Everything is read back from the job dirs (``.hydra/``, ``metrics.json``,
 ``job.json``), so the table can be rebuilt for a partial or crashed sweep.
 """
 
-import csv
-import json
 import math
-import statistics
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from omegaconf import OmegaConf
 
 from dlbasics.errors import DataError
-from dlbasics.sweeps.jobs import COMPLETED, FAILED, config_value, read_job_status
+from dlbasics.sweeps.jobs import COMPLETED, FAILED, read_job_status
 from dlbasics.sweeps.resume import sweep_key
-from dlbasics.utils.run_dir import METRICS_FILE
+from dlbasics.utils.config import config_value
+from dlbasics.utils.run_dir import load_run_config, read_metrics, saved_config_path
 
 SUMMARY_CSV, SUMMARY_MD, AGGREGATE_CSV = "summary.csv", "summary.md", "summary_aggregate.csv"
 REPEAT_KEYS = ("seed",)  # overrides that repeat a configuration rather than define one
-RUNNING = "missing"
+MISSING = "missing"  # a job dir with a config but no job.json: nothing was recorded
 
 
 @dataclass
 class Job:
-    """One job dir of a sweep as the table sees it."""
+    """One job dir of a sweep as the table sees it; ranked by ``monitor`` (``mode``)."""
 
     path: Path
     overrides: dict[str, str]
     status: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
-    monitor: str | None = None
-    mode: str = "max"
+    metrics: dict[str, Any]
+    error: str
+    monitor: str | None
+    mode: str
 
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    def number(self, key: str) -> float | None:
-        value = self.metrics.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        return None
-
-
-def split_override(text: str) -> tuple[str, str]:
-    key, _, value = text.partition("=")
-    return key.lstrip("+~"), value
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Job dirs are the children holding a saved Hydra config, in job-number order."""
-    found = [p for p in Path(sweep_dir).iterdir() if (p / ".hydra" / "config.yaml").is_file()]
-    return sorted(found, key=lambda p: (0, int(p.name)) if p.name.isdigit() else (1, p.name))
-
-
-def monitored(config: Any, metrics: dict[str, Any]) -> tuple[str | None, str]:
-    """The metric a job is ranked by: ``optimized_metric`` if set, else the task's monitor
-    (its ``_best`` value when logged), with the task's min/max mode."""
-    mode = str(config_value(config, "model.monitor_mode", "max"))
-    for key in (config_value(config, "optimized_metric"), None):
-        if key and key in metrics:
-            return str(key), mode
-    monitor = config_value(config, "model.monitor")
-    if monitor and f"{monitor}_best" in metrics:
-        return f"{monitor}_best", mode
-    return (str(monitor) if monitor else None), mode
+    def number(self, key: str | None) -> float | None:
+        value = self.metrics.get(key) if key else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return float(value) if ok else None
 
 
 def read_job(path: Path) -> Job:
+    """The job's overrides, metrics and status. It is ranked by ``optimized_metric`` if set,
+    else by the task's monitor (its ``_best`` value when logged)."""
     overrides_file = path / ".hydra" / "overrides.yaml"
     overrides = OmegaConf.load(overrides_file) if overrides_file.is_file() else []
-    pairs = dict(split_override(str(item)) for item in sweep_key(list(overrides)))
-    config = OmegaConf.load(path / ".hydra" / "config.yaml")
-    metrics_file = path / METRICS_FILE
-    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    recorded = read_job_status(path)
-    status = recorded.get("status") or (COMPLETED if metrics else RUNNING)
-    monitor, mode = monitored(config, metrics)
+    pairs = dict(item.lstrip("+~").partition("=")[::2] for item in sweep_key(list(overrides)))
+    metrics, recorded, config = (
+        read_metrics(path) or {},
+        read_job_status(path),
+        load_run_config(path),
+    )
+    monitor = config_value(config, "optimized_metric")
+    if monitor not in metrics:
+        monitor = config_value(config, "model.monitor")
+        monitor = f"{monitor}_best" if f"{monitor}_best" in metrics else monitor
+    status = recorded.get("status") or (COMPLETED if metrics else MISSING)
+    mode = str(config_value(config, "model.monitor_mode", "max"))
     job = Job(path, pairs, status, metrics, recorded.get("error", ""), monitor, mode)
-    if job.status == COMPLETED and monitor and job.number(monitor) is None and metrics:
+    if job.status == COMPLETED and metrics and monitor and job.number(monitor) is None:
         job.status, job.error = FAILED, f"{monitor} is not finite (the run diverged)"
     return job
 
 
 def collect(sweep_dir: Path) -> list[Job]:
+    """Every job dir (a child holding a saved Hydra config), in job-number order."""
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise DataError(
             f"{sweep_dir} is not a directory; pass the sweep dir of a multirun "
             f"(logs/<task>/multiruns/<time>_<pid>)"
         )
-    return [read_job(path) for path in job_dirs(sweep_dir)]
+    found = [p for p in sweep_dir.iterdir() if saved_config_path(p).is_file()]
+    found.sort(key=lambda p: (0, int(p.name)) if p.name.isdigit() else (1, p.name))
+    return [read_job(path) for path in found]
 
 
-def sort_jobs(jobs: Sequence[Job]) -> list[Job]:
-    """Best first by the monitored metric; jobs without the number (failed, missing) last."""
+def best_first(jobs: list[Job]) -> list[Job]:
+    """By the monitored metric; jobs without the number (failed, missing) last, in order."""
 
     def key(job: Job) -> tuple[int, float]:
-        value = job.number(job.monitor) if job.monitor else None
-        if value is None:
-            return (1, 0.0)
-        return (0, -value if job.mode == "max" else value)
+        value = job.number(job.monitor)
+        return (1, 0.0) if value is None else (0, -value if job.mode == "max" else value)
 
     return sorted(jobs, key=key)
 
 
-def override_keys(jobs: Sequence[Job]) -> list[str]:
+def override_keys(jobs: list[Job]) -> list[str]:
     """The override keys that differ between jobs (all of them for a single job)."""
-    keys: list[str] = []
-    for job in jobs:
-        keys.extend(k for k in job.overrides if k not in keys)
+    keys = list(dict.fromkeys(k for job in jobs for k in job.overrides))
     if len(jobs) < 2:
         return keys
     return [k for k in keys if len({job.overrides.get(k) for job in jobs}) > 1]
 
 
-def common_overrides(jobs: Sequence[Job]) -> list[str]:
-    varying = set(override_keys(jobs))
-    first = jobs[0].overrides if jobs else {}
-    return [f"{k}={v}" for k, v in first.items() if k not in varying]
-
-
-def metric_keys(jobs: Iterable[Job]) -> list[str]:
-    """Numeric metric names, val/* then test/* then the rest (epochs, seconds, ...)."""
+def job_table(jobs: list[Job]) -> pd.DataFrame:
+    """One row per job, best first: overrides that vary, every number (val/*, test/*, then
+    epochs, seconds, ...), seconds per epoch (per epoch and fold for CV), the error."""
     names = {k for job in jobs for k in job.metrics if job.number(k) is not None}
-    order = {"val": 0, "test": 1}
-    return sorted(names, key=lambda k: (order.get(k.split("/")[0], 2), k))
-
-
-def seconds_per_epoch(job: Job) -> float | None:
-    """Wall time over epochs (over epochs x folds for a CV job)."""
-    seconds, epochs = job.number("seconds"), job.number("epochs")
-    epochs = (epochs or 0) * (job.number("cv_k") or 1)
-    return round(seconds / epochs, 3) if seconds is not None and epochs else None
-
-
-def job_rows(jobs: Sequence[Job]) -> tuple[list[str], list[list[Any]]]:
-    keys, metrics = override_keys(jobs), metric_keys(jobs)
-    header = ["job", "status", *keys, *metrics, "seconds_per_epoch", "error"]
-    rows = [
-        [
-            job.name,
-            job.status,
-            *(job.overrides.get(k, "") for k in keys),
-            *(job.number(m) for m in metrics),
-            seconds_per_epoch(job),
-            job.error,
-        ]
-        for job in sort_jobs(jobs)
-    ]
-    return header, rows
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    mean = statistics.fmean(values)
-    return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def aggregate_rows(jobs: Sequence[Job]) -> tuple[list[str], list[list[Any]]] | None:
-    """Mean ± std over the jobs that differ only in a repeat key (``seed``); None when
-    no configuration was repeated."""
-    keys = [k for k in override_keys(jobs) if k not in REPEAT_KEYS]
-    groups: dict[tuple[str, ...], list[Job]] = {}
-    for job in jobs:
-        if job.status == COMPLETED:
-            groups.setdefault(tuple(job.overrides.get(k, "") for k in keys), []).append(job)
-    if not any(len(group) > 1 for group in groups.values()):
-        return None
-    metrics = metric_keys(jobs)
-    header = [*keys, "runs"]
+    metrics = sorted(names, key=lambda k: ({"val": 0, "test": 1}.get(k.split("/")[0], 2), k))
+    ranked = best_first(jobs)
+    table = pd.DataFrame(
+        {"job": [j.path.name for j in ranked], "status": [j.status for j in ranked]}
+    )
+    for key in override_keys(jobs):
+        table[key] = [j.overrides.get(key, "") for j in ranked]
     for name in metrics:
-        header += [f"{name}_mean", f"{name}_std"]
-    rows = []
-    for config, group in groups.items():
-        row: list[Any] = [*config, len(group)]
-        for name in metrics:
-            values = [v for v in (job.number(name) for job in group) if v is not None]
-            row += list(mean_std(values)) if values else [None, None]
-        rows.append(row)
-    ranking = next((j.monitor for j in jobs if j.monitor), None)
-    if ranking and f"{ranking}_mean" in header:
-        column, sign = header.index(f"{ranking}_mean"), (-1 if jobs[0].mode == "max" else 1)
-        rows.sort(key=lambda r: (r[column] is None, sign * (r[column] or 0.0)))
-    return header, rows
+        table[name] = pd.Series([j.number(name) for j in ranked], dtype=float)
+    seconds = pd.Series([j.number("seconds") for j in ranked], dtype=float)
+    epochs = pd.Series([(j.number("epochs") or 0) * (j.number("cv_k") or 1) for j in ranked])
+    table["seconds_per_epoch"] = (seconds / epochs.where(epochs > 0)).round(3)
+    table["error"] = [j.error for j in ranked]
+    return table
 
 
-def shown_in_markdown(column: str, jobs: Sequence[Job]) -> bool:
+def sample_std(values: pd.Series) -> float:
+    """Sample standard deviation; 0 for one value (pandas gives NaN)."""
+    values = values.dropna()
+    return float(values.std()) if len(values) > 1 else (0.0 if len(values) else math.nan)
+
+
+def aggregate_table(jobs: list[Job], table: pd.DataFrame) -> pd.DataFrame | None:
+    """``runs`` and ``<metric>_mean``/``_std`` over the completed jobs that differ only in a
+    repeat key (``seed``); None when no configuration was repeated."""
+    keys = [k for k in override_keys(jobs) if k not in REPEAT_KEYS] or ["_all"]
+    done = table[table.status == COMPLETED].assign(_all="")
+    metrics = [c for c in table.columns[2:-2] if c not in override_keys(jobs)]
+    groups = done.groupby(keys, sort=False)
+    if done.empty or groups.size().max() < 2:
+        return None
+    stats = groups[metrics].agg(["mean", sample_std])
+    stats.columns = [f"{m}_{'mean' if s == 'mean' else 'std'}" for m, s in stats.columns]
+    result = pd.concat([groups.size().rename("runs"), stats], axis=1).reset_index()
+    ranking = next((f"{j.monitor}_mean" for j in jobs if j.monitor), None)
+    if ranking in result:
+        result = result.sort_values(ranking, ascending=jobs[0].mode == "min", kind="stable")
+    return result.drop(columns=["_all"], errors="ignore")
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if math.isnan(value) else f"{value:.4g}"
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    return "\n".join(lines + ["| " + " | ".join(map(cell, r)) + " |" for r in frame.values])
+
+
+def shown_in_markdown(table: pd.DataFrame, monitor: str) -> pd.DataFrame:
     """summary.md keeps the ranking metric, the losses and the test number of the monitored
     metric (with CV spreads); summary.csv has every column."""
-    monitor = next((j.monitor for j in jobs if j.monitor), "") or ""
     base = monitor.removesuffix("_best").split("/")[-1]
     keep = {monitor, "val/loss", f"val/{base}", f"test/{base}", "test/loss", "epochs"}
-    if "/" not in column:
-        return column not in ("global_step", "seconds")
-    return column.removesuffix("_std") in keep
+
+    def shown(column: str) -> bool:
+        if "/" not in column:
+            return column not in ("global_step", "seconds")
+        return column.removesuffix("_std") in keep
+
+    return table[[c for c in table.columns if shown(c)]]
 
 
-def format_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(format_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def aggregate_markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """The aggregate as ``mean ± std`` cells, one column per metric."""
-    split = header.index("runs") + 1
-    names = [h.removesuffix("_mean") for h in header[split::2]]
-    cells = [
-        [
-            *row[:split],
-            *(
-                f"{format_cell(m)} ± {format_cell(s)}" if m is not None else ""
-                for m, s in zip(row[split::2], row[split + 1 :: 2], strict=True)
-            ),
-        ]
-        for row in rows
-    ]
-    return markdown_table([*header[:split], *names], cells)
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+def mean_and_std(aggregate: pd.DataFrame) -> pd.DataFrame:
+    """The aggregate with one ``mean ± std`` cell per metric."""
+    split = list(aggregate.columns).index("runs") + 1
+    cells = aggregate.iloc[:, :split].copy()
+    for mean in aggregate.columns[split::2]:
+        name = mean.removesuffix("_mean")
+        pairs = zip(aggregate[mean], aggregate[f"{name}_std"], strict=True)
+        cells[name] = ["" if math.isnan(m) else f"{m:.4g} ± {s:.4g}" for m, s in pairs]
+    return cells
 
 
 def write_summary(sweep_dir: Path, extra_markdown: str = "") -> list[Job]:
     """Write summary.csv / summary.md (and summary_aggregate.csv) at the sweep root."""
     sweep_dir = Path(sweep_dir)
     jobs = collect(sweep_dir)
-    counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
-    ranking = next((f"{j.monitor} ({j.mode})" for j in jobs if j.monitor), "n/a")
-    lines = [
-        f"# Sweep {sweep_dir.name}",
-        "",
-        f"{len(jobs)} jobs: "
-        + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none")
-        + f"; sorted by {ranking}.",
-        "",
-    ]
-    if jobs and common_overrides(jobs):
-        lines += ["Common overrides: `" + " ".join(common_overrides(jobs)) + "`", ""]
+    counts = pd.Series([j.status for j in jobs], dtype=object).value_counts(sort=False)
+    monitor = next((j for j in jobs if j.monitor), None)
+    ranking = f"{monitor.monitor} ({monitor.mode})" if monitor else "n/a"
+    described = ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
+    lines = [f"# Sweep {sweep_dir.name}\n\n{len(jobs)} jobs: {described}; sorted by {ranking}."]
     if jobs:
-        header, rows = job_rows(jobs)
-        write_csv(sweep_dir / SUMMARY_CSV, header, rows)
-        shown = [i for i, name in enumerate(header) if shown_in_markdown(name, jobs)]
-        lines += [
-            markdown_table([header[i] for i in shown], [[r[i] for i in shown] for r in rows]),
-            "",
-            f"All metrics: {SUMMARY_CSV}.",
-            "",
-        ]
-        aggregate = aggregate_rows(jobs)
+        varying = set(override_keys(jobs))
+        common = [f"{k}={v}" for k, v in jobs[0].overrides.items() if k not in varying]
+        lines += ["", "Common overrides: `" + " ".join(common) + "`"] if common else []
+        table = job_table(jobs)
+        table.to_csv(sweep_dir / SUMMARY_CSV, index=False)
+        shown = shown_in_markdown(table, monitor.monitor if monitor else "")
+        lines += ["", markdown(shown), "", f"All metrics: {SUMMARY_CSV}."]
+        aggregate = aggregate_table(jobs, table)
         if aggregate is not None:
-            write_csv(sweep_dir / AGGREGATE_CSV, *aggregate)
-            lines += ["## Mean ± std over seeds", "", aggregate_markdown(*aggregate), ""]
-    if extra_markdown:
-        lines += [extra_markdown, ""]
-    (sweep_dir / SUMMARY_MD).write_text("\n".join(lines))
+            aggregate.to_csv(sweep_dir / AGGREGATE_CSV, index=False)
+            lines += ["", "## Mean ± std over seeds", "", markdown(mean_and_std(aggregate))]
+    lines += ["", extra_markdown] if extra_markdown else []
+    (sweep_dir / SUMMARY_MD).write_text("\n".join(lines) + "\n")
     return jobs

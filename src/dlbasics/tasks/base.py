@@ -1,36 +1,30 @@
-"""The part every task shares: building the net and optimiser from config, the
-shared step, per-stage metrics, the best-so-far value of the monitored metric."""
+"""The part every task shares: net, optimiser and scheduler from config, the shared step,
+per-stage metrics, the best-so-far value of the monitored metric, the decision rule."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor, nn
-from torchmetrics import MaxMetric, MetricCollection, MinMetric
+from torchmetrics import MaxMetric, Metric, MetricCollection, MinMetric
 
 from dlbasics.errors import ConfigError
-from dlbasics.metrics import BatchMean, keep_metrics
+from dlbasics.nets.parameters import is_weight
+from dlbasics.tasks.optimizers import checked_optimizer, checked_scheduler
+from dlbasics.tasks.stage_metrics import BatchMean, select_metrics
+from dlbasics.utils.checks import require_choice, require_non_negative
+from dlbasics.utils.config import plain_config
 
 STAGES = ("train", "val", "test")
 MODES = {"min": MinMetric, "max": MaxMetric}
 
 
-def plain_config(node: Any) -> Any:
-    """A resolved plain-Python copy of a config node, so checkpoints hold no OmegaConf types
-    and load with ``torch.load(..., weights_only=True)``."""
-    if isinstance(node, (DictConfig, ListConfig)):
-        return OmegaConf.to_container(node, resolve=True)
-    return node
-
-
-def build(spec: Any, what: str) -> Any:
-    """``spec`` is either the object itself or a ``_target_`` config that builds it."""
+def build_net(spec: nn.Module | Mapping) -> nn.Module:
+    """``spec`` is the net itself or a ``_target_`` config that builds it."""
     if isinstance(spec, Mapping):
         if "_target_" not in spec:
-            raise ConfigError(f"model.{what} needs a _target_ naming the class to build")
+            raise ConfigError("model.net needs a _target_ naming the class to build")
         return instantiate(spec)
     return spec
 
@@ -38,17 +32,18 @@ def build(spec: Any, what: str) -> Any:
 class Task(pl.LightningModule):
     """Generic over ``net``; subclasses choose the loss, the metrics and how outputs are read.
 
-    ``net``, ``optimizer`` and ``scheduler`` are given either as objects
-    (``ClassificationTask(net=MLP(...))``) or as Hydra configs; configs are
-    stored in the hyperparameters so a checkpoint rebuilds its own model.
+    ``net`` and ``optimizer`` are given either as objects (``ClassificationTask(net=MLP(...),
+    optimizer=functools.partial(torch.optim.SGD, lr=0.1))``) or as Hydra configs (the
+    ``optimizer`` and ``scheduler`` groups); configs are stored in the hyperparameters so a
+    checkpoint rebuilds its own model. ``scheduler`` is a scheduler group config:
+    ``{scheduler: <_target_ factory>, interval: epoch|step, frequency: 1}``.
     """
 
     def __init__(
         self,
         net: nn.Module | Mapping,
-        optimizer: Callable[..., torch.optim.Optimizer] | Mapping,
-        scheduler: Callable[..., Any] | Mapping | None = None,
-        scheduler_interval: str = "epoch",
+        optimizer: Any,
+        scheduler: Mapping | None = None,
         l1_penalty: float = 0.0,
         monitor: str = "val/loss",
         monitor_mode: str = "min",
@@ -60,26 +55,18 @@ class Task(pl.LightningModule):
         self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else [])
         for key, value in list(self.hparams.items()):
             self.hparams[key] = plain_config(value)
-        if l1_penalty < 0:
-            raise ConfigError(f"model.l1_penalty must be >= 0, got {l1_penalty}")
-        if scheduler_interval not in ("epoch", "step"):
-            raise ConfigError(
-                f"model.scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
-            )
-        if monitor_mode not in MODES:
-            raise ConfigError(f"model.monitor_mode must be 'min' or 'max', got {monitor_mode!r}")
-        self.net = build(plain_config(net), "net")
-        self.optimizer_factory = build(plain_config(optimizer), "optimizer")
-        self.scheduler_factory = build(plain_config(scheduler), "scheduler")
-        self.scheduler_interval = scheduler_interval
-        self.l1_penalty = l1_penalty
+        self.l1_penalty = require_non_negative("model.l1_penalty", l1_penalty)
+        require_choice("model.monitor_mode", monitor_mode, MODES)
+        self.net = build_net(plain_config(net))
+        self.optimizer_factory = checked_optimizer(plain_config(optimizer))
+        self.scheduler_config = checked_scheduler(plain_config(scheduler), self.optimizer_factory)
         self.monitor = monitor
         scores = self.build_metrics()
         for stage in STAGES:
             setattr(self, f"{stage}_loss", BatchMean())
             setattr(self, f"{stage}_metrics", scores.clone(prefix=f"{stage}/"))
         if train_metrics is not None:
-            keep_metrics(self.train_metrics, train_metrics, key="model.train_metrics")
+            select_metrics(self.train_metrics, train_metrics, key="model.train_metrics")
         allowed = ["val/loss", *(f"val/{name}" for name in scores)]
         if monitor not in allowed:
             raise ConfigError(
@@ -106,13 +93,23 @@ class Task(pl.LightningModule):
         tasks that predict values rather than classes."""
         return None
 
+    def confusion_metric(self) -> Metric | None:
+        """A confusion matrix fed with ``metric_inputs`` (so it follows the same decision
+        rule as the logged metrics); ``None`` for tasks without classes."""
+        return None
+
     # --- shared machinery ---------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
+    def predicted_labels(self, output: Tensor) -> Tensor | None:
+        """Labels the task decides from the net's raw ``output`` (None for regression)."""
+        decision = self.decide(self.predict_outputs(output))
+        return None if decision is None else decision[0]
+
     def weight_l1(self) -> Tensor:
-        """Sum of |w| over weight matrices (biases are not penalised)."""
-        return sum(p.abs().sum() for name, p in self.net.named_parameters() if "bias" not in name)
+        """Sum of |w| over the weights (``nets.parameters``: biases are not penalised)."""
+        return sum(p.abs().sum() for p in self.net.parameters() if is_weight(p))
 
     def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         x, target = batch
@@ -144,10 +141,10 @@ class Task(pl.LightningModule):
     def _log_epoch(self, stage: str) -> dict[str, Tensor]:
         """Compute, log and reset a stage's metrics once per epoch.
 
-        Steps only update metric states: handing Metric objects to ``self.log`` on
-        every step cost Lightning ~40 ms of bookkeeping per step (profiled on a
-        Fashion-MNIST softmax epoch), 50x the step itself. ``compute`` reduces the
-        states across processes, so the values are the same under DDP.
+        Steps only update metric states: handing Metric objects to ``self.log`` on every
+        step costs Lightning more bookkeeping per step than a small model's step itself.
+        ``compute`` reduces the states across processes, so the values are the same
+        under DDP.
         """
         stage_loss: BatchMean = getattr(self, f"{stage}_loss")
         if stage_loss.update_count == 0:
@@ -175,14 +172,8 @@ class Task(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
+        if not self.scheduler_config:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {
-                "scheduler": scheduler,
-                "interval": self.scheduler_interval,
-                "monitor": self.monitor,
-            },
-        }
+        schedule = dict(self.scheduler_config, monitor=self.monitor)
+        schedule["scheduler"] = schedule["scheduler"](optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -2,7 +2,8 @@
 
 import torch
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
+from torchmetrics.classification import BinaryConfusionMatrix
 
 from dlbasics.errors import DataError
 from dlbasics.metrics import binary_metrics
@@ -55,3 +56,6 @@ class BinaryClassificationTask(Task):
         positive = outputs[:, 0]
         predicted = (positive > self.threshold).long()
         return predicted, torch.where(predicted == 1, positive, 1 - positive)
+
+    def confusion_metric(self) -> Metric:
+        return BinaryConfusionMatrix(threshold=self.threshold)

@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
+from torchmetrics.classification import MulticlassConfusionMatrix
 
 from dlbasics.metrics import classification_metrics
 from dlbasics.tasks.base import Task
@@ -40,3 +41,6 @@ class ClassificationTask(Task):
         """The most probable class and its probability."""
         probability, predicted = outputs.max(dim=1)
         return predicted, probability
+
+    def confusion_metric(self) -> Metric:
+        return MulticlassConfusionMatrix(self.num_classes)

@@ -17,10 +17,11 @@ test then uses the thresholds of the best checkpoint.
 import torch
 from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
+from torchmetrics.classification import MultilabelConfusionMatrix
 
-from dlbasics.errors import ConfigError
-from dlbasics.metrics import multilabel_metrics
+from dlbasics.metrics import multilabel_metrics, scores_from_counts
 from dlbasics.tasks.base import Task
+from dlbasics.utils.checks import require_choice, require_positive_integer, require_probability
 
 LOSSES = ("bce", "soft_margin", "normalized_ce")
 
@@ -64,8 +65,7 @@ class ThresholdTuner(Metric):
 
     def compute(self) -> Tensor:
         """F1 per candidate and label, ``(G, L)``; 0 where a label has neither TP, FP nor FN."""
-        denominator = 2 * self.tp + self.fp + self.fn
-        return torch.where(denominator > 0, 2 * self.tp / denominator.clamp(min=1), 0.0)
+        return scores_from_counts(self.tp, self.fp, self.fn)["f1"]
 
 
 class MultilabelTask(Task):
@@ -80,17 +80,9 @@ class MultilabelTask(Task):
         monitor_mode: str = "max",
         **task_kwargs,
     ) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(
-                f"model.loss={loss!r} is unknown; allowed values: {', '.join(LOSSES)}"
-            )
-        if not 0.0 < threshold < 1.0:
-            raise ConfigError(f"model.threshold must be in (0, 1), got {threshold!r}")
-        if not isinstance(threshold_candidates, int) or threshold_candidates < 1:
-            raise ConfigError(
-                f"model.threshold_candidates must be a positive integer, "
-                f"got {threshold_candidates!r}"
-            )
+        require_choice("model.loss", loss, LOSSES)
+        require_probability("model.threshold", threshold)
+        require_positive_integer("model.threshold_candidates", threshold_candidates)
         self.num_labels = num_labels
         super().__init__(monitor=monitor, monitor_mode=monitor_mode, **task_kwargs)
         self.loss_name = loss
@@ -131,9 +123,9 @@ class MultilabelTask(Task):
         """0/1 label sets under the per-label thresholds, and the label scores."""
         return (outputs > self.thresholds).long(), outputs
 
-    def predicted_labels(self, output: Tensor) -> Tensor:
-        """0/1 label sets under the current per-label thresholds."""
-        return (self.label_scores(output) > self.thresholds).long()
+    def confusion_metric(self) -> Metric:
+        # metric_inputs rescales scores so that each label's threshold sits at 0.5
+        return MultilabelConfusionMatrix(self.num_labels, threshold=0.5)
 
     def on_validation_epoch_start(self) -> None:
         fitting = self.trainer.state.fn == "fit" and not self.trainer.sanity_checking

@@ -3,19 +3,16 @@
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
-from dlbasics.errors import ConfigError
 from dlbasics.metrics import regression_metrics
 from dlbasics.tasks.base import Task
+from dlbasics.utils.checks import require_choice
 
 LOSSES = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}
 
 
 class RegressionTask(Task):
     def __init__(self, loss: str = "mse", **task_kwargs) -> None:
-        if loss not in LOSSES:
-            raise ConfigError(
-                f"model.loss={loss!r} is unknown; allowed values: {', '.join(LOSSES)}"
-            )
+        require_choice("model.loss", loss, LOSSES)
         super().__init__(**task_kwargs)
         self.loss_fn = LOSSES[loss]()
 

@@ -1,1 +1,2 @@
-"""Helpers the entry points share: config validation, instantiation, run-dir I/O."""
+"""Leaf helpers shared by every room: config reading and checks, run-dir files, loggers,
+figures, the command-line wrapper. Nothing here imports from the rest of dlbasics."""

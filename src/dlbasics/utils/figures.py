@@ -1,8 +1,8 @@
 """One way for every figure to leave a run: TensorBoard image + PNG in the run dir.
 
 The PNG is encoded once and TensorBoard gets the file's own bytes: ``add_image``
-would convert the pixels to float and encode them again (~20 ms of CPU for a
-prediction grid, more than drawing it).
+would convert the pixels to float and encode them again, which costs more than
+drawing a prediction grid.
 """
 
 import io
@@ -18,8 +18,12 @@ import numpy as np
 import PIL.Image
 import pytorch_lightning as pl
 from matplotlib.figure import Figure
-from pytorch_lightning.loggers import TensorBoardLogger
 from tensorboard.compat.proto.summary_pb2 import Summary
+
+from dlbasics.compat import file_writer
+from dlbasics.utils.loggers import tensorboard_writers
+
+__all__ = ["FIGURES_DIR", "figure_path", "log_figure", "log_image", "plt", "png_summary"]
 
 FIGURES_DIR = "figures"
 
@@ -38,7 +42,6 @@ def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None =
     """
     path = figure_path(trainer.default_root_dir, tag)
     if trainer.is_global_zero:
-        step = trainer.global_step if step is None else step
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100, bbox_inches="tight")
         _add_png(trainer, tag, path.read_bytes(), step)
@@ -47,11 +50,8 @@ def log_figure(trainer: pl.Trainer, tag: str, figure: Figure, step: int | None =
 
 
 def log_image(trainer: pl.Trainer, tag: str, image: np.ndarray, step: int | None = None) -> Path:
-    """Like :func:`log_figure` for a picture that is already pixels (``(H, W, 3)`` uint8).
-
-    For images logged often (a prediction grid every epoch): no matplotlib render at all,
-    which costs tens of milliseconds of CPU per figure.
-    """
+    """Like :func:`log_figure` for a picture that is already pixels (``(H, W, 3)`` uint8),
+    for images logged often (a prediction grid every epoch): no matplotlib render at all."""
     path = figure_path(trainer.default_root_dir, tag)
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,12 +60,8 @@ def log_image(trainer: pl.Trainer, tag: str, image: np.ndarray, step: int | None
         PIL.Image.fromarray(image).save(encoded, format="PNG", compress_level=1)
         png = encoded.getvalue()
         path.write_bytes(png)
-        _add_png(trainer, tag, png, trainer.global_step if step is None else step)
+        _add_png(trainer, tag, png, step)
     return path
-
-
-def _tensorboard_loggers(trainer: pl.Trainer) -> list[TensorBoardLogger]:
-    return [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
 
 
 def png_summary(tag: str, png: bytes) -> Summary:
@@ -80,11 +76,10 @@ def png_summary(tag: str, png: bytes) -> Summary:
     return Summary(value=[Summary.Value(tag=tag, image=image)])
 
 
-def _add_png(trainer: pl.Trainer, tag: str, png: bytes, step: int) -> None:
-    loggers = _tensorboard_loggers(trainer)
-    if not loggers:
+def _add_png(trainer: pl.Trainer, tag: str, png: bytes, step: int | None) -> None:
+    writers = tensorboard_writers(trainer)
+    if not writers:
         return
     summary = png_summary(tag, png)
-    for logger in loggers:
-        # The file writer is what add_image itself hands its summary to.
-        logger.experiment._get_file_writer().add_summary(summary, step)
+    for writer in writers:
+        file_writer(writer).add_summary(summary, trainer.global_step if step is None else step)

@@ -1,19 +1,20 @@
 """Build the DataModule, task, callbacks, loggers and Trainer from a composed config."""
 
-import logging
 from typing import Any
 
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
-from dlbasics.utils.run_dir import load_run_config
-
-log = logging.getLogger("dlbasics")
+from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import is_integer
+from dlbasics.utils.run_dir import load_run_config, run_dir_of_checkpoint
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
-    """Instantiate ``cfg.data`` and publish its shape as ``cfg.data_info`` for the model."""
+    """Instantiate ``cfg.data`` and fill ``cfg.data_info`` (declared in train.yaml) with what
+    the DataModule publishes, so model configs interpolate sizes instead of repeating them."""
     datamodule = instantiate(cfg.data)
     with open_dict(cfg):
         cfg.data_info = datamodule.info()
@@ -21,7 +22,9 @@ def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
 
 
 def build_model(cfg: DictConfig) -> pl.LightningModule:
-    return instantiate(cfg.model)
+    """The task of ``cfg.model`` with the optimizer and scheduler groups: a task is generic
+    over its optimizer, so no model config repeats one."""
+    return instantiate(cfg.model, optimizer=cfg.optimizer, scheduler=cfg.get("scheduler"))
 
 
 def _instantiate_group(group: DictConfig | None) -> list[Any]:
@@ -30,26 +33,34 @@ def _instantiate_group(group: DictConfig | None) -> list[Any]:
     return [instantiate(node) for node in group.values() if node and "_target_" in node]
 
 
+def check_max_epochs(value: Any) -> None:
+    """Lightning refuses only values below -1; 0 or 2.5 would train nothing or crash late."""
+    if not is_integer(value) or not (value > 0 or value == -1):
+        raise ConfigError(
+            f"trainer.max_epochs must be a positive integer (or -1 for no limit), got {value!r}"
+        )
+
+
 def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
     """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction."""
+    check_max_epochs(cfg.trainer.get("max_epochs", 1))
     loggers = _instantiate_group(cfg.get("logger"))
     callbacks = _instantiate_group(cfg.get("callbacks"))
     for callback in callbacks:  # e.g. the HParams summary records the whole run config
         if hasattr(callback, "use_run_config"):
             callback.use_run_config(cfg)
-    arguments = {
-        "callbacks": callbacks,
-        "logger": loggers or False,
-        **overrides,
-    }
-    return instantiate(cfg.trainer, **arguments)
+    arguments = {"callbacks": callbacks, "logger": loggers or False, **overrides}
+    try:
+        return instantiate(cfg.trainer, **arguments)
+    except MisconfigurationException as error:
+        raise ConfigError(f"trainer: {error}") from error
 
 
 def run_config_for(cfg: DictConfig) -> DictConfig:
     """The config of the run that wrote ``cfg.ckpt_path``, writing into this command's run
     dir, on one device so no sample is duplicated by a distributed sampler's padding. The
     run's data dir is kept unless ``data_dir=`` is given."""
-    run_cfg = load_run_config(cfg.ckpt_path)
+    run_cfg = load_run_config(run_dir_of_checkpoint(cfg.ckpt_path))
     run_cfg.paths.log_dir = cfg.paths.log_dir
     run_cfg.paths.output_dir = cfg.paths.output_dir
     if cfg.get("data_dir"):

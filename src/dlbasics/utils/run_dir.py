@@ -1,4 +1,4 @@
-"""Reading and writing the files of a run dir: metrics.json, the saved Hydra config."""
+"""The files of a run dir: metrics.json and the config Hydra saved for the run."""
 
 import json
 import math
@@ -11,6 +11,11 @@ from omegaconf import DictConfig, OmegaConf
 from dlbasics.errors import ConfigError
 
 METRICS_FILE = "metrics.json"
+
+
+def saved_config_path(run_dir: str | Path) -> Path:
+    """Where Hydra keeps a run's composed config (``hydra.output_subdir`` is ``.hydra``)."""
+    return Path(run_dir) / ".hydra" / "config.yaml"
 
 
 def scalar_metrics(metrics: Mapping[str, Any], stage: str) -> dict[str, float]:
@@ -34,6 +39,12 @@ def write_metrics(run_dir: Path, record: Mapping[str, Any]) -> Path:
     return path
 
 
+def read_metrics(run_dir: Path) -> dict[str, Any] | None:
+    """A run's metrics.json, or None when the run has not finished."""
+    path = Path(run_dir) / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def run_dir_of_checkpoint(ckpt_path: str | Path) -> Path:
     """``<run>/checkpoints/x.ckpt`` → ``<run>``, checking the checkpoint and config exist."""
     ckpt = Path(ckpt_path).expanduser().resolve()
@@ -43,7 +54,7 @@ def run_dir_of_checkpoint(ckpt_path: str | Path) -> Path:
             f"(e.g. logs/train/runs/<time>/checkpoints/last.ckpt)"
         )
     run_dir = ckpt.parent.parent
-    if not (run_dir / ".hydra" / "config.yaml").is_file():
+    if not saved_config_path(run_dir).is_file():
         raise ConfigError(
             f"ckpt_path={ckpt_path}: no .hydra/config.yaml in {run_dir}; the "
             f"checkpoint must sit in the checkpoints/ folder of a dlbasics run dir"
@@ -51,6 +62,6 @@ def run_dir_of_checkpoint(ckpt_path: str | Path) -> Path:
     return run_dir
 
 
-def load_run_config(ckpt_path: str | Path) -> DictConfig:
-    """The config the checkpoint's run was trained with, interpolations left to resolve here."""
-    return OmegaConf.load(run_dir_of_checkpoint(ckpt_path) / ".hydra" / "config.yaml")
+def load_run_config(run_dir: str | Path) -> DictConfig:
+    """The config a run was trained with, interpolations left to resolve by the caller."""
+    return OmegaConf.load(saved_config_path(run_dir))

@@ -66,7 +66,7 @@ def parse_space(
     if not space:
         raise ConfigError(
             "the Optuna sweep has no search space: set hydra.sweeper.params "
-            "(e.g. model.optimizer.lr: tag(log, interval(1e-3, 1))) or pass a "
+            "(e.g. optimizer.lr: tag(log, interval(1e-3, 1))) or pass a "
             "sweep on the command line"
         )
     return space, fixed

@@ -1,0 +1,61 @@
+"""One training job: fit on train/val, test the best checkpoint, write metrics.json."""
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+
+from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_integer
+from dlbasics.utils.config import config_value
+from dlbasics.utils.config_tree import log_config_tree
+from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
+from dlbasics.utils.run_dir import scalar_metrics, write_metrics
+
+log = logging.getLogger("dlbasics")
+
+
+def seed_run(cfg: DictConfig) -> None:
+    """Seed model init, shuffling and dropout (``seed``); data sets have their own seed."""
+    pl.seed_everything(require_integer("seed", cfg.seed, minimum=0), workers=True)
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None and not Path(ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path} does not exist; pass the path of a .ckpt file")
+    return ckpt_path
+
+
+def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
+    """Run one training job described by a composed ``train.yaml`` config."""
+    ckpt_path = resume_checkpoint(cfg)
+    seed_run(cfg)
+    started = time.perf_counter()
+    datamodule = build_datamodule(cfg)
+    log_config_tree(cfg, config_value(cfg, "extras.print_config", True))
+    model = build_model(cfg)
+    trainer = build_trainer(cfg)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    record: dict[str, Any] = scalar_metrics(trainer.callback_metrics, "val")
+    checkpoint = trainer.checkpoint_callback
+    best_ckpt = checkpoint.best_model_path if checkpoint is not None else ""
+    if cfg.get("test"):
+        if not best_ckpt:
+            log.warning("no checkpoint was saved; testing the weights at the end of training")
+        trainer.test(model, datamodule=datamodule, ckpt_path=best_ckpt or None)
+        record.update(scalar_metrics(trainer.callback_metrics, "test"))
+    record.update(
+        epochs=trainer.current_epoch,
+        global_step=trainer.global_step,
+        seconds=round(time.perf_counter() - started, 3),
+        best_ckpt=best_ckpt,
+    )
+    if trainer.is_global_zero:
+        output_dir = Path(cfg.paths.output_dir)
+        write_metrics(output_dir, record)
+        log.info("run dir: %s", output_dir.resolve())
+    return record

@@ -1,0 +1,47 @@
+"""Checks of single config values, each raising one ConfigError that names the key.
+
+Constructors call these on their own arguments, so every value is checked
+once, where it is used, before any data is read or any step is taken.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from dlbasics.errors import ConfigError
+
+
+def is_integer(value: Any) -> bool:
+    """An int that is not a bool (YAML's ``true`` would otherwise pass as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def require_integer(key: str, value: Any, minimum: int) -> int:
+    if not is_integer(value) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def require_positive_integer(key: str, value: Any) -> int:
+    if not is_integer(value) or value < 1:
+        raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def require_non_negative(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{key} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def require_probability(key: str, value: Any) -> float:
+    """A threshold strictly between 0 and 1 (0 or 1 would make every decision the same)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{key} must be in (0, 1), got {value!r}")
+    return float(value)
+
+
+def require_choice(key: str, value: Any, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is unknown; allowed values: {', '.join(allowed)}")
+    return value
