@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_integer
 
 
 class PolynomialRegression(nn.Module):
@@ -27,11 +28,7 @@ class PolynomialRegression(nn.Module):
         init_std: float = 0.01,
     ) -> None:
         super().__init__()
-        if isinstance(degree, bool) or not isinstance(degree, int) or degree < 1:
-            raise ConfigError(
-                f"model.net.degree must be an integer >= 1 (the number of terms x^0..x^(d-1)), "
-                f"got {degree!r}"
-            )
+        require_integer("model.net.degree", degree, minimum=1)  # the terms x^0..x^(degree-1)
         if in_features != 1:
             raise ConfigError(
                 f"PolynomialRegression takes one input feature, but the data set has "

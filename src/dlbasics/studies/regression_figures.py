@@ -15,18 +15,14 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
 from dlbasics.callbacks.loss_history import HISTORY_FILE, read_history
 from dlbasics.errors import DataError
-from dlbasics.utils.figures import FIGURES_DIR
+from dlbasics.utils.figures import FIGURES_DIR, plt
+from dlbasics.utils.run_dir import load_run_config, saved_config_path
 
 CURVE_FILE = f"{FIGURES_DIR}/figures_fitted_curve.json"
 
@@ -50,10 +46,9 @@ def run_dirs(paths: Sequence[str | Path], needed: str) -> list[Path]:
 
 def run_label(run_dir: Path, key: str) -> str:
     """``key=value`` from the run's saved Hydra config (the run dir name if it has none)."""
-    config_file = run_dir / ".hydra" / "config.yaml"
-    if not config_file.is_file():
+    if not saved_config_path(run_dir).is_file():
         return run_dir.name
-    value = OmegaConf.select(OmegaConf.load(config_file), key, default=None)
+    value = OmegaConf.select(load_run_config(run_dir), key, default=None)
     return f"{key.rsplit('.', 1)[-1]}={value}"
 
 

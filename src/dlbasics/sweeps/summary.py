@@ -44,7 +44,7 @@ class Job:
 def read_job(path: Path) -> Job:
     """The job's overrides, metrics and status. It is ranked by ``optimized_metric`` if set,
     else by the task's monitor (its ``_best`` value when logged)."""
-    overrides_file = path / ".hydra" / "overrides.yaml"
+    overrides_file = saved_config_path(path).with_name("overrides.yaml")
     overrides = OmegaConf.load(overrides_file) if overrides_file.is_file() else []
     pairs = dict(item.lstrip("+~").partition("=")[::2] for item in sweep_key(list(overrides)))
     metrics, recorded, config = (
