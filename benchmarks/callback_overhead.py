@@ -38,6 +38,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the configs use)
+from dlbasics.results.records import write_measurements
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
 
@@ -177,7 +178,9 @@ def bootstrap_interval(
     return medians[draws // 20], medians[draws - 1 - draws // 20]
 
 
-def report(run: AlternateEpochs) -> None:
+def report(run: AlternateEpochs) -> dict[str, float]:
+    """Print the overhead per clock; return the numbers a record keeps."""
+    values: dict[str, float] = {}
     for name in CLOCKS:
         on, off = run.seconds[True][name], run.seconds[False][name]
         # off epoch 2k+1 is paired with on epoch 2k+2, the one right after it
@@ -192,16 +195,29 @@ def report(run: AlternateEpochs) -> None:
             f"(median of pairs; 90% bootstrap interval {low:+.1f}% .. {high:+.1f}%)"
         )
         print(f"{name:4s} pairs in epoch order: {' '.join(f'{p:+.0f}' for p in pairs)}")
+        values.update(
+            {
+                f"{name} overhead %": statistics.median(pairs),
+                f"{name} overhead low %": low,
+                f"{name} overhead high %": high,
+                f"{name} default epoch s": statistics.median(off),
+                f"{name} pairs": len(pairs),
+            }
+        )
     if run.hooks:
-        print_breakdown(run.hooks, statistics.median(run.seconds[False]["cpu"]))
+        values.update(print_breakdown(run.hooks, statistics.median(run.seconds[False]["cpu"])))
+    return values
 
 
-def print_breakdown(epochs: list[dict[str, float]], default_cpu: float) -> None:
+def print_breakdown(epochs: list[dict[str, float]], default_cpu: float) -> dict[str, float]:
     """Median CPU ms per epoch inside each callback's hooks, and in % of a default epoch."""
     print("cpu  inside each inspection callback's hooks, median per epoch:")
+    values = {}
     for name in sorted({name for epoch in epochs for name in epoch}):
         seconds = statistics.median(epoch.get(name, 0.0) for epoch in epochs)
         print(f"cpu    {name:20s} {1000 * seconds:7.1f} ms  {100 * seconds / default_cpu:5.2f}%")
+        values[f"{name} ms"] = 1000 * seconds
+    return values
 
 
 def main() -> None:
@@ -213,6 +229,7 @@ def main() -> None:
     parser.add_argument(
         "--breakdown", action="store_true", help="also time each callback's hooks (CPU)"
     )
+    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
     args = parser.parse_args()
     if args.pairs < 1:
         parser.error("--pairs must be at least 1")
@@ -220,7 +237,14 @@ def main() -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="callback_overhead_") as out_dir:
         run = alternating_run(1 + 2 * args.pairs, args.data_dir, out_dir, args.breakdown)
-    report(run)
+    values = report(run)
+    if args.record:
+        method = (
+            "overhead of callbacks=inspect over callbacks=default per epoch, in one process "
+            "whose epochs alternate between the two; median of adjacent pairs, 90 % bootstrap "
+            "interval"
+        )
+        write_measurements(args.record, values, method)
 
 
 if __name__ == "__main__":

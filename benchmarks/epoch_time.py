@@ -35,6 +35,7 @@ from torchvision import datasets, transforms
 
 from dlbasics.data import FashionMNISTDataModule
 from dlbasics.nets import SoftmaxRegression
+from dlbasics.results.records import write_measurements
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.cli import CONFIG_DIR
 
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-per-sample", action="store_true", help="leave out the slow per-sample path"
     )
+    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is dropped as warm-up)")
@@ -218,6 +220,15 @@ def main() -> None:
     per_sample = seconds.get("torchvision per-sample ToTensor")
     if per_sample is not None:
         print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
+    if args.record:
+        values = {f"{name} s/epoch": value for name, value in seconds.items()}
+        values.update({f"{name} vs plain": value / plain for name, value in seconds.items()})
+        values["threads"] = torch.get_num_threads()
+        method = (
+            f"seconds per epoch, median of {args.repeats} runs x {epochs - 1} epochs per way "
+            f"(first epoch of each run dropped), ways taking turns in one process"
+        )
+        write_measurements(args.record, values, method)
 
 
 if __name__ == "__main__":

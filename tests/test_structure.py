@@ -30,6 +30,7 @@ RANKS = {
     "dlbasics.train": 6,
     "dlbasics.eval": 6,
     "dlbasics.predict": 6,
+    "dlbasics.results": 6,
     "hydra_plugins": 6,
 }
 

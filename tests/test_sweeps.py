@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from dlbasics.errors import DataError
@@ -16,6 +17,7 @@ from dlbasics.sweeps import cli
 from dlbasics.sweeps.jobs import STARTED, read_job_status, write_job_status
 from dlbasics.sweeps.resume import choose_sweep_dir
 from dlbasics.sweeps.summary import SUMMARY_CSV, write_summary
+from dlbasics.train import main as train_main
 from tests.conftest import REPO_ROOT, run_cli
 
 
@@ -198,8 +200,16 @@ def test_two_sweeps_started_together_get_their_own_dirs(tmp_path: Path) -> None:
     assert all((d / "0" / "metrics.json").is_file() for d in dirs)
 
 
-def test_sweep_over_an_unknown_key_stops_before_any_job(tmp_path: Path) -> None:
-    result = run_cli("train", "hydra.mode=MULTIRUN", "model.nope=1,2", log_dir=tmp_path)
-    assert result.returncode != 0
-    assert "Could not override 'model.nope'" in result.stderr
+def test_sweep_over_an_unknown_key_stops_before_any_job(tmp_path: Path, capsys, monkeypatch):
+    """In this process (the console script's main), which is what a shell runs."""
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["dlbasics-train", f"paths.log_dir={tmp_path}", "hydra.mode=MULTIRUN", "model.nope=1,2"],
+    )
+    GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit) as stopped:
+        train_main()
+    assert stopped.value.code != 0
+    assert "Could not override 'model.nope'" in capsys.readouterr().err
     assert not list(tmp_path.glob("train/multiruns/*/0"))
