@@ -14,6 +14,8 @@ from dlbasics.scratch.losses import MSE, BCEWithLogits, SoftmaxCrossEntropy
 from dlbasics.scratch.nets import ScratchMLP
 from dlbasics.scratch.ops import Dropout, LeakyReLU, Linear, Op, ReLU, Sequential, Sigmoid, Tanh
 from dlbasics.scratch.scalar import exp_of_products
+from dlbasics.scratch.surfaces import SURFACES
+from dlbasics.studies.optimizer_paths import run_study
 
 DOUBLE = torch.float64
 
@@ -260,3 +262,34 @@ def test_bad_shapes_and_order_name_the_layer() -> None:
     with pytest.raises(DataError, match="logits"):
         SoftmaxCrossEntropy()(torch.randn(3, 4), torch.tensor([0, 1]))
     assert issubclass(Linear, Op)
+
+
+def test_surface_gradients_are_autograd_s_and_the_cubic_has_a_minimum_and_a_saddle() -> None:
+    for surface in SURFACES.values():
+        w = random(2, seed=7).requires_grad_(True)
+        surface.value(w).backward()
+        assert torch.allclose(surface.gradient(w.detach()), w.grad, atol=1e-12), surface.name
+    cubic = SURFACES["cubic"]
+    for point, kind in (((0.0, 0.0), "minimum"), ((0.25, -0.5), "saddle")):
+        w = torch.tensor(point, dtype=DOUBLE)
+        assert torch.allclose(cubic.gradient(w), torch.zeros(2, dtype=DOUBLE))
+        eigenvalues = torch.linalg.eigvalsh(torch.autograd.functional.hessian(cubic.value, w))
+        assert bool((eigenvalues > 0).all()) == (kind == "minimum"), kind  # (0, 0) is no saddle
+    assert float(cubic.value(torch.tensor([0.0, -10.0], dtype=DOUBLE))) < -800  # unbounded
+
+
+def test_gradient_descent_path_is_the_books(tmp_path) -> None:
+    values = run_study("gradient_descent", tmp_path)
+    assert (values["GD first x1"], values["GD first x2"]) == pytest.approx((-1.6, 2.2))
+    rows = (tmp_path / "path.csv").read_text().splitlines()
+    assert rows[0] == "step,w1,w2,loss" and rows[1] == "0,-2.0,3.0,24.0" and len(rows) == 22
+    assert (tmp_path / "path.png").is_file() and list((tmp_path / "tensorboard").iterdir())
+
+
+def test_the_optimizer_paths_have_one_row_per_step(tmp_path) -> None:
+    run_study("optimizer_paths", tmp_path)
+    rows = (tmp_path / "paths.csv").read_text().splitlines()
+    assert rows[0] == "optimizer,step,x1,x2,loss"
+    steps = {"GD": 21, "AdaGrad": 51, "RMSprop": 51, "Momentum": 51, "Adam": 21}
+    for name, count in steps.items():
+        assert sum(row.startswith(f"{name},") for row in rows) == count, name
