@@ -16,6 +16,12 @@ from dlbasics.scratch.ops import Dropout, LeakyReLU, Linear, Op, ReLU, Sequentia
 from dlbasics.scratch.scalar import exp_of_products
 from dlbasics.scratch.surfaces import SURFACES
 from dlbasics.studies.optimizer_paths import run_study
+from dlbasics.studies.signal_propagation import (
+    depth_products,
+    init_variance,
+    perceptron,
+    separable_points,
+)
 
 DOUBLE = torch.float64
 
@@ -293,3 +299,26 @@ def test_the_optimizer_paths_have_one_row_per_step(tmp_path) -> None:
     steps = {"GD": 21, "AdaGrad": 51, "RMSprop": 51, "Momentum": 51, "Adam": 21}
     for name, count in steps.items():
         assert sum(row.startswith(f"{name},") for row in rows) == count, name
+
+
+def test_xavier_keeps_the_activation_variance_where_n01_saturates(tmp_path) -> None:
+    values = init_variance(tmp_path)
+    for layer in range(1, 6):
+        assert values[f"N(0, 1) layer {layer}"] > 0.3  # Tanh saturated: outputs near ±1
+        assert 0.001 < values[f"Xavier normal layer {layer}"] < 0.02
+        assert 0.001 < values[f"Xavier uniform layer {layer}"] < 0.02
+    assert (tmp_path / "activation_variance.csv").read_text().startswith("init,layer 1,")
+
+
+def test_a_hundred_layers_multiply_the_signal_and_the_gradient_alike(tmp_path) -> None:
+    values = depth_products(tmp_path)
+    assert values["1.5 forward"] == pytest.approx(1.5**100, rel=1e-4)  # ≈ 4.07e17
+    assert values["0.8 gradient"] == pytest.approx(0.8**100, rel=1e-4)  # ≈ 2.04e-10
+
+
+def test_the_perceptron_converges_within_its_bound(tmp_path) -> None:
+    values = perceptron(tmp_path)
+    assert values["training accuracy"] == 1.0
+    assert 0 < values["updates"] <= values["bound"]
+    x, y, w, b = separable_points(200, 0.1, 0)
+    assert float(((x @ w + b) * y).min()) >= 0.1  # the margin the bound uses

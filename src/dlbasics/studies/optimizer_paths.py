@@ -27,6 +27,7 @@ from dlbasics.compat import file_writer
 from dlbasics.scratch import optim
 from dlbasics.scratch.surfaces import SURFACES, Surface
 from dlbasics.utils.figures import plt, png_summary
+from dlbasics.utils.measurements import write_measurements
 
 EPS = 1e-7  # the book's ε for every adaptive optimizer
 
@@ -159,8 +160,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     out = args.out or Path("logs") / "optimizer_paths" / args.study
     values = run_study(args.study, out)
     if args.record:
-        from dlbasics.results.records import write_measurements
-
         write_measurements(args.record, values, "the final point of each path, float64")
 
 
