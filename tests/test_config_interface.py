@@ -108,7 +108,13 @@ LOADER = OmegaConf.load(CONF / "loader" / "default.yaml")
 
 
 def test_the_loader_default_is_explicit(compose_config) -> None:
-    assert set(LOADER) == {"batch_size", "eval_batch_size", "num_workers", "pin_memory"}
+    assert set(LOADER) == {
+        "batch_size",
+        "eval_batch_size",
+        "num_workers",
+        "pin_memory",
+        "train_repeats",
+    }
     linear = compose_config(["data=linear", "data.batch_size=512"])
     assert linear.data.eval_batch_size == 256  # no max(batch_size, 256) behind the user's back
 

@@ -54,10 +54,10 @@ class ManualBackward:
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         loss = self._shared_step(batch, "train")
         self.net.backward(self.loss_op.backward())
-        if self.l1_penalty:  # ∂(λ·Σ|w|)/∂w = λ·sign(w) on the weights
-            for param in self.net.parameters():
-                if is_weight(param):
-                    param.grad = param.grad + self.l1_penalty * param.detach().sign()
+        for param in self.net.parameters():  # the penalties' gradients, on the weights
+            if is_weight(param) and (self.l1_penalty or self.l2_penalty):
+                penalty = self.l1_penalty * param.detach().sign() + self.l2_penalty * param.detach()
+                param.grad = param.grad + penalty  # ∂(λ1·Σ|w| + λ2/2·Σw²)/∂w
         self.synchronise_gradients()
         optimizer = self.optimizers()
         optimizer.step()
