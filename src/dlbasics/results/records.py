@@ -73,7 +73,15 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "gpu": gpu, "os": platform.system()}
+    # torch's intra-op threads: float sums are split by thread, so a run with another thread
+    # count may differ in the last bits, and a long training run more than that
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "gpu": gpu,
+        "os": platform.system(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def versions() -> dict[str, str]:
