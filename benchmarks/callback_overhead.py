@@ -38,9 +38,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the configs use)
-from dlbasics.results.records import write_measurements
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
+from dlbasics.utils.measurements import write_measurements
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 

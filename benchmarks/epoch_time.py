@@ -35,9 +35,9 @@ from torchvision import datasets, transforms
 
 from dlbasics.data import FashionMNISTDataModule
 from dlbasics.nets import SoftmaxRegression
-from dlbasics.results.records import write_measurements
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.cli import CONFIG_DIR
+from dlbasics.utils.measurements import write_measurements
 
 BATCH_SIZE = 256
 LR = 0.1

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from dlbasics.errors import ConfigError
+from dlbasics.scratch import optim as scratch_optim
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.config_tree import config_tree
@@ -107,7 +108,13 @@ LOADER = OmegaConf.load(CONF / "loader" / "default.yaml")
 
 
 def test_the_loader_default_is_explicit(compose_config) -> None:
-    assert set(LOADER) == {"batch_size", "eval_batch_size", "num_workers", "pin_memory"}
+    assert set(LOADER) == {
+        "batch_size",
+        "eval_batch_size",
+        "num_workers",
+        "pin_memory",
+        "train_repeats",
+    }
     linear = compose_config(["data=linear", "data.batch_size=512"])
     assert linear.data.eval_batch_size == 256  # no max(batch_size, 256) behind the user's back
 
@@ -176,6 +183,11 @@ OPTIMIZERS = {
     "adamw": (torch.optim.AdamW, {"lr": 0.001, "weight_decay": 0.01}),
     "lbfgs": (torch.optim.LBFGS, {"lr": 1.0, "max_iter": 20}),
     "sgd_weights_only_decay": (torch.optim.SGD, {"lr": 0.1}),
+    "scratch_sgd": (scratch_optim.SGD, {"lr": 0.1, "momentum": 0.0}),
+    "scratch_momentum": (scratch_optim.Momentum, {"lr": 0.01, "momentum": 0.9}),
+    "scratch_adagrad": (scratch_optim.AdaGrad, {"lr": 0.01}),
+    "scratch_rmsprop": (scratch_optim.RMSprop, {"lr": 0.001, "alpha": 0.99}),
+    "scratch_adam": (scratch_optim.Adam, {"lr": 0.001, "betas": [0.9, 0.999]}),
 }
 
 

@@ -25,6 +25,11 @@ MODEL_DATA = {
     "softmax": ["data=mnist", "data.val_size=100"],
     "mlp": ["data=fashion_mnist", "data.val_size=100"],
     "multilabel_mlp": ["data=multilabel_synthetic"],
+    "scratch_linear": ["data=linear"],
+    "scratch_mlp_regression": ["data=trapezoid"],
+    "scratch_binary_mlp": ["data=moons"],
+    "scratch_softmax": ["data=mnist", "data.val_size=100"],
+    "scratch_mlp": ["data=fashion_mnist", "data.val_size=100"],
 }
 
 

@@ -30,3 +30,15 @@ def test_bad_values_name_the_key():
         LinearDataModule(num_train=0)
     with pytest.raises(ConfigError, match="data.batch_size"):
         LinearDataModule(batch_size=-1)
+
+
+def test_train_repeats_gives_full_batch_steps_within_one_epoch():
+    dm = LinearDataModule(num_train=20, batch_size=20, train_repeats=5)
+    dm.setup()
+    batches = list(dm.train_dataloader())
+    assert len(batches) == 5
+    whole = dm.train_set.inputs.sort(dim=0).values
+    for inputs, _ in batches:  # each step sees the whole training set, in a fresh order
+        assert torch.equal(inputs.sort(dim=0).values, whole)
+    with pytest.raises(ConfigError, match="data.train_repeats"):
+        LinearDataModule(train_repeats=0)

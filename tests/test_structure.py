@@ -22,6 +22,7 @@ RANKS = {
     "dlbasics.data": 2,
     "dlbasics.nets": 2,
     "dlbasics.metrics": 2,
+    "dlbasics.scratch": 2,
     "dlbasics.tasks": 3,
     "dlbasics.callbacks": 3,
     "dlbasics.training": 4,

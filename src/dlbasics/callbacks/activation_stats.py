@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from dlbasics.callbacks.inspection import log_scalars
+from dlbasics.scratch.ops import Activation
 from dlbasics.utils.checks import require_positive_integer
 
 TAG = "activations"
@@ -21,12 +22,13 @@ ACTIVATION_MODULE = "torch.nn.modules.activation"
 
 
 def is_activation(module: nn.Module) -> bool:
-    """Modules from ``torch.nn``'s activation file (ReLU, Sigmoid, GELU, …).
+    """Modules from ``torch.nn``'s activation file (ReLU, Sigmoid, GELU, …) and the scratch
+    activations (``dlbasics.scratch.ops.Activation``).
 
     Activations applied as functions inside a net's ``forward`` are invisible
     to hooks; nets that want them inspected use the module form.
     """
-    return type(module).__module__ == ACTIVATION_MODULE
+    return type(module).__module__ == ACTIVATION_MODULE or isinstance(module, Activation)
 
 
 def activation_stats(output: Tensor) -> Tensor:

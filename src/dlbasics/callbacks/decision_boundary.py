@@ -4,12 +4,37 @@ The regions follow the task's own decision rule (``Task.predicted_labels``: argm
 the binary threshold), so the figure agrees with the logged accuracy.
 """
 
+import json
+
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
 from dlbasics.utils.figures import log_figure, plt
+
+
+def draw_regions(axes, record: dict) -> None:
+    """Predicted class regions (``regions`` on the ``xs`` x ``ys`` grid) and the test points."""
+    regions, labels = torch.tensor(record["regions"]), torch.tensor(record["test_y"])
+    points = torch.tensor(record["test_x"])
+    num_classes = int(max(int(regions.max()), int(labels.max())) + 1)
+    levels = torch.arange(num_classes + 1) - 0.5
+    axes.contourf(
+        record["xs"], record["ys"], regions, levels=levels, cmap="tab10", alpha=0.25, vmin=0, vmax=9
+    )
+    axes.scatter(
+        points[:, 0],
+        points[:, 1],
+        c=labels,
+        cmap="tab10",
+        vmin=0,
+        vmax=9,
+        s=12,
+        edgecolors="k",
+        linewidths=0.3,
+    )
+    axes.set(xlabel="x1", ylabel="x2")
 
 
 class DecisionBoundaryFigure(pl.Callback):
@@ -38,24 +63,17 @@ class DecisionBoundaryFigure(pl.Callback):
         test_labels = pl_module.predicted_labels(predict(pl_module, test[0]))
         accuracy = float((test_labels == test[1]).float().mean())
 
-        num_classes = int(max(int(regions.max()), int(test[1].max())) + 1)
+        record = {
+            "xs": xs.tolist(),
+            "ys": ys.tolist(),
+            "regions": regions.tolist(),
+            "test_x": test[0].tolist(),
+            "test_y": test[1].tolist(),
+            "accuracy": accuracy,
+        }
         figure, axes = plt.subplots(figsize=(6, 5))
-        levels = torch.arange(num_classes + 1) - 0.5
-        axes.contourf(
-            grid_x, grid_y, regions, levels=levels, cmap="tab10", alpha=0.25, vmin=0, vmax=9
-        )
-        axes.scatter(
-            test[0][:, 0],
-            test[0][:, 1],
-            c=test[1],
-            cmap="tab10",
-            vmin=0,
-            vmax=9,
-            s=12,
-            edgecolors="k",
-            linewidths=0.3,
-        )
-        axes.set(
-            xlabel="x1", ylabel="x2", title=f"decision regions, test points (acc {accuracy:.3f})"
-        )
-        log_figure(trainer, self.tag, figure)
+        draw_regions(axes, record)
+        axes.set(title=f"decision regions, test points (acc {accuracy:.3f})")
+        path = log_figure(trainer, self.tag, figure)
+        if trainer.is_global_zero:  # for a sweep's overlay of several runs' boundaries
+            path.with_suffix(".json").write_text(json.dumps(record))

@@ -12,9 +12,10 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from dlbasics.data.sharding import eval_sampler
+from dlbasics.errors import ConfigError
 from dlbasics.utils.checks import require_integer, require_positive_integer
 
 BatchTransform = Callable[[Tensor], Tensor]
@@ -72,9 +73,11 @@ class InMemoryDataModule(pl.LightningDataModule):
         eval_batch_size: int = 256,
         num_workers: int = 0,
         pin_memory: bool = False,
+        train_repeats: int = 1,
     ) -> None:
         super().__init__()
         self.batch_size = require_positive_integer("data.batch_size", batch_size)
+        self.train_repeats = require_positive_integer("data.train_repeats", train_repeats)
         self.eval_batch_size = require_positive_integer("data.eval_batch_size", eval_batch_size)
         self.num_workers = require_integer("data.num_workers", num_workers, minimum=0)
         self.pin_memory = pin_memory
@@ -98,13 +101,23 @@ class InMemoryDataModule(pl.LightningDataModule):
             "class_names": self.class_names,
         }
 
-    def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, shuffle: bool):
+    def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
-        # Evaluation under DDP: each sample on exactly one process (see data/sharding.py).
-        sampler, batch_size = (
-            (None, batch_size) if shuffle else eval_sampler(dataset, batch_size, self.trainer)
-        )
+        if train and self.train_repeats > 1:
+            if self.trainer is not None and self.trainer.world_size > 1:
+                raise ConfigError(
+                    "data.train_repeats > 1 is for one process (full-batch "
+                    "steps); under DDP set it to 1"
+                )
+            # One fresh permutation after another: with batch_size = the training size every
+            # batch is the whole set, so an epoch holds train_repeats full-batch steps.
+            total = len(dataset) * self.train_repeats
+            sampler, shuffle = RandomSampler(dataset, num_samples=total), False
+        elif train:
+            sampler, shuffle = None, True
+        else:  # evaluation under DDP: each sample on exactly one process (data/sharding.py)
+            (sampler, batch_size), shuffle = eval_sampler(dataset, batch_size, self.trainer), False
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -117,13 +130,13 @@ class InMemoryDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+        return self._loader(self.train_set, self.batch_size, train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+        return self._loader(self.val_set, self.eval_batch_size, train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+        return self._loader(self.test_set, self.eval_batch_size, train=False)
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()

@@ -27,7 +27,8 @@ TABLE_KEYS = {"header", "rows"}
 @dataclass(frozen=True)
 class Entry:
     """One reported experiment. ``command`` holds ``dlbasics-train`` overrides; ``script``
-    a benchmark (a path under the repository and its arguments)."""
+    a benchmark or study script (a path under the repository, or ``-m module``, and its
+    arguments; it takes ``--record FILE``)."""
 
     name: str
     speed: str

@@ -61,16 +61,6 @@ def write_record(records_dir: Path, record: dict[str, Any]) -> Path:
     return path
 
 
-def write_measurements(path: str | Path, values: dict[str, float], method: str) -> Path:
-    """What a benchmark script hands the runner (``--record PATH``): named numbers and one
-    sentence on how they were measured (benchmarks report ratios measured in one process)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean = {name: plain_number(float(value)) for name, value in values.items()}
-    path.write_text(json.dumps({"values": clean, "method": method}, indent=2) + "\n")
-    return path
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -83,7 +73,15 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "gpu": gpu, "os": platform.system()}
+    # torch's intra-op threads: float sums are split by thread, so a run with another thread
+    # count may differ in the last bits, and a long training run more than that
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "gpu": gpu,
+        "os": platform.system(),
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def versions() -> dict[str, str]:

@@ -8,6 +8,7 @@ entry runs its script with ``--record <file>``; the script writes what it measur
 Nothing is recorded for an entry whose command failed or missed a metric.
 """
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -81,7 +82,10 @@ def is_multirun(entry: Entry) -> bool:
 def check_entry(entry: Entry) -> None:
     """What can be checked without running: the config composes, the script exists."""
     if entry.is_benchmark:
-        if not (REPO / entry.script[0]).is_file():
+        module = entry.script[1] if entry.script[0] == "-m" and len(entry.script) > 1 else None
+        if module is not None and importlib.util.find_spec(module) is None:
+            raise ConfigError(f"entry {entry.name}: no module {module}")
+        if module is None and not (REPO / entry.script[0]).is_file():
             raise ConfigError(f"entry {entry.name}: no script {entry.script[0]} in {REPO}")
     else:
         compose_entry(entry)

@@ -19,12 +19,14 @@ from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
 
+from dlbasics.callbacks.decision_boundary import draw_regions
 from dlbasics.callbacks.loss_history import HISTORY_FILE, read_history
 from dlbasics.errors import DataError
 from dlbasics.utils.figures import FIGURES_DIR, plt
 from dlbasics.utils.run_dir import load_run_config, saved_config_path
 
 CURVE_FILE = f"{FIGURES_DIR}/figures_fitted_curve.json"
+BOUNDARY_FILE = f"{FIGURES_DIR}/figures_decision_boundary.json"
 
 
 def run_dirs(paths: Sequence[str | Path], needed: str) -> list[Path]:
@@ -45,10 +47,16 @@ def run_dirs(paths: Sequence[str | Path], needed: str) -> list[Path]:
 
 
 def run_label(run_dir: Path, key: str) -> str:
-    """``key=value`` from the run's saved Hydra config (the run dir name if it has none)."""
+    """``key=value`` from the run's saved Hydra config, or from its command-line overrides
+    for a group choice the config does not hold (``+variant=...``); else the dir's name."""
     if not saved_config_path(run_dir).is_file():
         return run_dir.name
     value = OmegaConf.select(load_run_config(run_dir), key, default=None)
+    overrides = saved_config_path(run_dir).with_name("overrides.yaml")
+    if value is None and overrides.is_file():
+        for item in OmegaConf.load(overrides):
+            name, _, chosen = str(item).lstrip("+~").partition("=")
+            value = chosen if name == key else value
     return f"{key.rsplit('.', 1)[-1]}={value}"
 
 
@@ -82,7 +90,18 @@ def curve_figure(dirs: Sequence[Path], label: str) -> Figure:
     return figure
 
 
+def boundary_figure(dirs: Sequence[Path], label: str) -> Figure:
+    """Every run's decision regions and test points, side by side."""
+    figure, axes = plt.subplots(1, len(dirs), figsize=(4.5 * len(dirs), 4), squeeze=False)
+    for axis, run_dir in zip(axes[0], dirs, strict=True):
+        record = json.loads((run_dir / BOUNDARY_FILE).read_text())
+        draw_regions(axis, record)
+        axis.set(title=f"{run_label(run_dir, label)} (test acc {record['accuracy']:.3f})")
+    return figure
+
+
 KINDS: dict[str, tuple[str, Callable[[Sequence[Path], str], Figure]]] = {
+    "boundaries": (BOUNDARY_FILE, boundary_figure),
     "losses": (HISTORY_FILE, loss_figure),
     "curves": (CURVE_FILE, curve_figure),
 }
@@ -107,7 +126,11 @@ class OverlayFigureCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        name = {"curves": "fitted_curves.png", "losses": "loss_curves.png"}[self.kind]
+        name = {
+            "curves": "fitted_curves.png",
+            "losses": "loss_curves.png",
+            "boundaries": "decision_boundaries.png",
+        }[self.kind]
         path = write_overlay(self.kind, [sweep_dir], self.label, sweep_dir / name)
         print(f"overlay figure: {path}")
 

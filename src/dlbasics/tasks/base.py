@@ -45,6 +45,7 @@ class Task(pl.LightningModule):
         optimizer: Any,
         scheduler: Mapping | None = None,
         l1_penalty: float = 0.0,
+        l2_penalty: float = 0.0,
         monitor: str = "val/loss",
         monitor_mode: str = "min",
         train_metrics: Sequence[str] | None = None,
@@ -56,6 +57,7 @@ class Task(pl.LightningModule):
         for key, value in list(self.hparams.items()):
             self.hparams[key] = plain_config(value)
         self.l1_penalty = require_non_negative("model.l1_penalty", l1_penalty)
+        self.l2_penalty = require_non_negative("model.l2_penalty", l2_penalty)
         require_choice("model.monitor_mode", monitor_mode, MODES)
         self.net = build_net(plain_config(net))
         self.optimizer_factory = checked_optimizer(plain_config(optimizer))
@@ -111,6 +113,10 @@ class Task(pl.LightningModule):
         """Sum of |w| over the weights (``nets.parameters``: biases are not penalised)."""
         return sum(p.abs().sum() for p in self.net.parameters() if is_weight(p))
 
+    def weight_l2(self) -> Tensor:
+        """Sum of w² over the weights; the penalty is λ/2 of it, so its gradient is λ·w."""
+        return sum(p.pow(2).sum() for p in self.net.parameters() if is_weight(p))
+
     def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         x, target = batch
         output = self(x)
@@ -123,6 +129,8 @@ class Task(pl.LightningModule):
         stage_loss.update(loss.detach(), weight=len(x))
         if stage == "train" and self.l1_penalty:
             loss = loss + self.l1_penalty * self.weight_l1()
+        if stage == "train" and self.l2_penalty:
+            loss = loss + 0.5 * self.l2_penalty * self.weight_l2()
         return loss
 
     def training_step(self, batch, batch_idx: int) -> Tensor:

@@ -72,7 +72,11 @@ class FoldDataModule(InMemoryDataModule):
         self, parent: InMemoryDataModule, train: TensorBatchDataset, val: TensorBatchDataset
     ) -> None:
         super().__init__(
-            parent.batch_size, parent.eval_batch_size, parent.num_workers, parent.pin_memory
+            parent.batch_size,
+            parent.eval_batch_size,
+            parent.num_workers,
+            parent.pin_memory,
+            parent.train_repeats,
         )
         self.parent = parent
         self.train_set, self.val_set = train, val
