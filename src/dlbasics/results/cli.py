@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     except DlbasicsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # `dlbasics-results list | head`
+        sys.stderr.close()
     return 0
 
 

@@ -103,34 +103,30 @@ def run_process(words: list[str], log_file: Path) -> tuple[int, str]:
 
 
 def jobs_of(entry: Entry, finished: Finished) -> list[dict[str, Any]]:
-    """Each job of a finished sweep: name, overrides, status and its metrics."""
+    """Each job of a finished sweep: name, overrides, status and the metrics it produced
+    (a CV job has no test numbers, the one test of the selected configuration has them);
+    a metric that no job produced is an error naming the entry."""
     specs = [s for s in entry.metrics if not s.startswith(SWEEP_LEVEL)]
-    jobs = []
-    for job in collect(finished.run_dir):
-        values = read_metrics_of(entry.name, finished, specs, job.path) if job.metrics else {}
-        jobs.append(
-            {
-                "name": job.path.name,
-                "overrides": job.overrides,
-                "status": job.status,
-                "error": job.error,
-                "metrics": values,
-            }
-        )
+    dirs = [(job.path, job.overrides, job.status, job.error) for job in collect(finished.run_dir)]
     selected = finished.run_dir / SELECTED_DIR
     if read_metrics(selected) is not None:
         chosen = json.loads((selected / "selected_job.json").read_text())
-        jobs.append(
-            {
-                "name": SELECTED_DIR,
-                "overrides": chosen,
-                "status": "completed",
-                "error": "",
-                "metrics": read_metrics_of(entry.name, finished, specs, selected),
-            }
+        dirs.append((selected, chosen, "completed", ""))
+    jobs = [
+        {
+            "name": path.name,
+            "overrides": overrides,
+            "status": status,
+            "error": error,
+            "metrics": read_metrics_of(entry.name, finished, specs, path, required=False),
+        }
+        for path, overrides, status, error in dirs
+    ]
+    never = [s for s in specs if not any(s in job["metrics"] for job in jobs)]
+    if never:
+        raise DataError(
+            f"entry {entry.name}: no job of {finished.run_dir} produced {', '.join(never)}"
         )
-    if not any(job["metrics"] for job in jobs):
-        raise DataError(f"entry {entry.name}: no job of {finished.run_dir} finished")
     return jobs
 
 
