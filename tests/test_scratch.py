@@ -238,6 +238,17 @@ def test_optimizer_state_survives_a_weights_only_checkpoint(tmp_path) -> None:
     assert again.state_dict()["state"][0]["step"] == 1
 
 
+def test_a_parameter_the_backward_never_reached_is_named() -> None:
+    reached, missed = nn.Parameter(torch.ones(2)), nn.Parameter(torch.ones(3, 4))
+    sgd = optim.SGD([reached, missed], lr=0.1)
+    reached.grad = torch.ones(2)
+    with pytest.raises(DataError, match=r"SGD: parameter 1 of group 0 \(shape \(3, 4\)\) has no"):
+        sgd.step()
+    frozen = nn.Parameter(torch.ones(1), requires_grad=False)
+    optim.SGD([reached, frozen], lr=0.1).step()  # a frozen parameter is left alone
+    assert torch.equal(frozen.detach(), torch.ones(1))
+
+
 def test_bad_hyperparameters_and_missing_gradients() -> None:
     with pytest.raises(ConfigError, match="lr must be >= 0"):
         optim.SGD([nn.Parameter(torch.ones(1))], lr=-1)

@@ -157,7 +157,7 @@ def run_entry(entry: Entry, records_dir: Path, work_dir: Path, force: bool = Fal
             missing = [m for m in entry.metrics if m not in measured["values"]]
             if missing:
                 raise DataError(
-                    f"entry {entry.name}: the benchmark measured no "
+                    f"entry {entry.name}: the script measured no "
                     f"{', '.join(missing)}; it has {', '.join(measured['values'])}"
                 )
             record["metrics"] = {m: measured["values"][m] for m in entry.metrics}

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from dlbasics.errors import ConfigError
+from dlbasics.errors import ConfigError, DataError
 
 Params = Iterable[nn.Parameter] | Iterable[dict[str, Any]]
 
@@ -37,10 +37,16 @@ class ScratchOptimizer(Optimizer):
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         loss = closure() if closure is not None else None
-        for group in self.param_groups:
-            for param in group["params"]:
+        for group_index, group in enumerate(self.param_groups):
+            for index, param in enumerate(group["params"]):
+                if param.grad is None and not param.requires_grad:
+                    continue  # frozen on purpose
                 if param.grad is None:
-                    continue
+                    raise DataError(
+                        f"{type(self).__name__}: parameter {index} of group {group_index} "
+                        f"(shape {tuple(param.shape)}) has no gradient; the net's backward did "
+                        f"not reach it (freeze it with requires_grad=False if that is meant)"
+                    )
                 grad = param.grad
                 if group.get("weight_decay"):
                     grad = grad + group["weight_decay"] * param  # the L2 penalty's gradient

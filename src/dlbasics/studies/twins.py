@@ -14,17 +14,20 @@ from dlbasics.studies.regression_figures import run_dirs, write_overlay
 AGREEMENT_FILE = "curve_agreement.json"
 
 
-def curve_agreement(run_a: Path, run_b: Path) -> dict[str, float]:
-    """``max_abs_diff`` per loss column over the epochs both runs have."""
+def curve_agreement(run_a: Path, run_b: Path) -> dict:
+    """Per loss column: the absolute difference at every epoch and the largest one."""
     a, b = read_history(run_a), read_history(run_b)
     if a["epoch"] != b["epoch"]:
         raise DataError(f"{run_a} and {run_b} logged different epochs; compare like with like")
+    differences = {
+        column: [abs(x - y) for x, y in zip(a[column], b[column], strict=True)]
+        for column in COLUMNS[1:]
+    }
     return {
         "epochs": len(a["epoch"]),
-        "max_abs_diff": {
-            column: max(abs(x - y) for x, y in zip(a[column], b[column], strict=True))
-            for column in COLUMNS[1:]
-        },
+        "abs_diff": differences,
+        "first_epoch_abs_diff": {column: values[0] for column, values in differences.items()},
+        "max_abs_diff": {column: max(values) for column, values in differences.items()},
     }
 
 
