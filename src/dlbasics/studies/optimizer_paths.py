@@ -11,8 +11,8 @@ x1² + x2² + x2³ + x1·x2 from (2, 3), 150 steps each. Every CSV has one row p
 the start); the figures go to PNG and to a TensorBoard event file beside them.
 """
 
-import argparse
 import csv
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from dlbasics.compat import file_writer
 from dlbasics.scratch import optim
 from dlbasics.scratch.surfaces import SURFACES, Surface
 from dlbasics.utils.figures import plt, png_summary
-from dlbasics.utils.measurements import write_measurements
+from dlbasics.utils.measurements import study_main
 
 EPS = 1e-7  # the book's ε for every adaptive optimizer
 
@@ -152,15 +152,8 @@ def run_study(name: str, out: Path) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("study", choices=sorted(STUDIES))
-    parser.add_argument("--out", type=Path, help="default: logs/optimizer_paths/<study>")
-    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
-    args = parser.parse_args(argv)
-    out = args.out or Path("logs") / "optimizer_paths" / args.study
-    values = run_study(args.study, out)
-    if args.record:
-        write_measurements(args.record, values, "the final point of each path, float64")
+    studies = {name: functools.partial(run_study, name) for name in STUDIES}
+    study_main(studies, __doc__.split("\n")[0], "optimizer_paths", argv, printed=lambda _: None)
 
 
 if __name__ == "__main__":

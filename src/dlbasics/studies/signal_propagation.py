@@ -12,7 +12,6 @@ scalar layers y = a·x in float32, forward value and backward gradient, for a = 
 separable points in the plane, its number of updates against the bound (r² + 1)/ρ².
 """
 
-import argparse
 import csv
 import itertools
 import math
@@ -23,7 +22,7 @@ import torch
 
 from dlbasics.scratch.ops import Linear, Sequential, Tanh
 from dlbasics.utils.figures import plt
-from dlbasics.utils.measurements import write_measurements
+from dlbasics.utils.measurements import study_main
 
 LAYERS = (100, 200, 400, 300, 200, 100)
 INIT_SCHEMES = {
@@ -136,17 +135,7 @@ STUDIES = {
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("study", choices=sorted(STUDIES))
-    parser.add_argument("--out", type=Path, help="default: logs/signal_propagation/<study>")
-    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
-    args = parser.parse_args(argv)
-    out = args.out or Path("logs") / "signal_propagation" / args.study
-    values = STUDIES[args.study](out)
-    for name, value in values.items():
-        print(f"{name}: {value:.6g}")
-    if args.record:
-        write_measurements(args.record, values, f"{args.study}, seeded, one run")
+    study_main(STUDIES, __doc__.split("\n")[0], "signal_propagation", argv)
 
 
 if __name__ == "__main__":

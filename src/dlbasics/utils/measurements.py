@@ -1,7 +1,9 @@
 """What a benchmark or study script hands ``dlbasics-results`` (``--record FILE``)."""
 
+import argparse
 import json
 import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 
@@ -13,3 +15,27 @@ def write_measurements(path: str | Path, values: dict[str, float], method: str) 
     clean = {name: float(v) if math.isfinite(float(v)) else None for name, v in values.items()}
     path.write_text(json.dumps({"values": clean, "method": method}, indent=2) + "\n")
     return path
+
+
+def study_main(
+    studies: Mapping[str, Callable[[Path], dict[str, float]]],
+    description: str,
+    folder: str,
+    argv: Sequence[str] | None = None,
+    printed: Callable[[dict[str, float]], None] | None = None,
+) -> None:
+    """The command line of a study script: ``<study> [--out DIR] [--record FILE]``; the
+    study writes its files into ``DIR`` (default ``logs/<folder>/<study>``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("study", choices=sorted(studies))
+    parser.add_argument("--out", type=Path, help=f"default: logs/{folder}/<study>")
+    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
+    args = parser.parse_args(argv)
+    values = studies[args.study](args.out or Path("logs") / folder / args.study)
+    if printed is None:
+        for name, value in values.items():
+            print(f"{name}: {value:.6g}")
+    else:
+        printed(values)
+    if args.record:
+        write_measurements(args.record, values, f"{args.study}, seeded, one run")
