@@ -111,7 +111,7 @@ def small(tmp_path: Path) -> dict[str, Path]:
     readme = tmp_path / "README.md"
     readme.write_text(
         "# Title\n\nProse 0.5 stays.\n\n<!-- results: small -->\nold\n"
-        "<!-- /results: small -->\n\nMore prose.\n"
+        "<!-- /results: small -->\n\nMore prose quotes a marker: <!-- results: NAME -->.\n"
     )
     return {"manifest": manifest, "records": records, "readme": readme, "root": tmp_path}
 
@@ -136,7 +136,9 @@ def test_render_writes_the_table_between_its_markers_and_keeps_the_prose(small) 
     assert render_cli(small) == 0
     text = small["readme"].read_text()
     assert text.startswith("# Title\n\nProse 0.5 stays.\n\n<!-- results: small -->\n")
-    assert text.endswith("<!-- /results: small -->\n\nMore prose.\n")
+    assert text.endswith(  # a marker quoted inside a line of prose is no marker
+        "<!-- /results: small -->\n\nMore prose quotes a marker: <!-- results: NAME -->.\n"
+    )
     assert "| acc | 0.833 |" in text
     assert "| bias | [0.50, -1.25] |" in text  # a list is formatted elementwise
     assert "| relu | 0.8727 (completed) |" in text

@@ -26,8 +26,11 @@ from dlbasics.errors import DataError
 from dlbasics.results.manifest import Manifest, Table
 from dlbasics.results.records import read_record
 
-MARKER = re.compile(r"<!-- results: ([\w-]+) -->\n(.*?)<!-- /results: \1 -->", re.DOTALL)
-OPENING = re.compile(r"<!-- results: ([\w-]+) -->")
+# A marker is a line of its own, so prose (or a code block) may quote one.
+MARKER = re.compile(
+    r"^<!-- results: ([\w-]+) -->\n(.*?)^<!-- /results: \1 -->$", re.DOTALL | re.MULTILINE
+)
+OPENING = re.compile(r"^<!-- results: ([\w-]+) -->$", re.MULTILINE)
 REFERENCE = re.compile(r"\{([^{}]+)\}")
 INNER = re.compile(r"<<(.+?)>>")
 OPERATORS: dict[type, Callable[..., float]] = {
