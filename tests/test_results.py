@@ -59,6 +59,7 @@ tables:
       - ['relu', '{sweep|variant=activation/relu|test/acc|.4f} ({sweep|#1|status|})']
       - ['ratio', '{=<<sweep|variant=activation/relu|test/acc>> / <<single|test/acc>>|.2f}x']
       - ['set', 'braces that are no reference stay: {0, 1}']
+      - ['named', '{sweep|#selected_test|test/acc|.2f}']
 """
 
 
@@ -105,6 +106,13 @@ def small(tmp_path: Path) -> dict[str, Path]:
                     "error": "",
                     "metrics": {"test/acc": 0.8727},
                 },
+                {  # a CV sweep's retrain of its choice repeats job 1's overrides
+                    "name": "selected_test",
+                    "overrides": {"variant": "activation/relu"},
+                    "status": "completed",
+                    "error": "",
+                    "metrics": {"test/acc": 0.9},
+                },
             ],
         ),
     )
@@ -141,7 +149,8 @@ def test_render_writes_the_table_between_its_markers_and_keeps_the_prose(small) 
     )
     assert "| acc | 0.833 |" in text
     assert "| bias | [0.50, -1.25] |" in text  # a list is formatted elementwise
-    assert "| relu | 0.8727 (completed) |" in text
+    assert "| relu | 0.8727 (completed) |" in text  # overrides pick the numbered job
+    assert "| named | 0.90 |" in text  # a named job is picked by its name
     assert "| ratio | 1.05x |" in text
     assert "| set | braces that are no reference stay: {0, 1} |" in text
     assert "single (2026-12-01), sweep (2026-12-01) on 2 × Test CPU, code abc1234" in text

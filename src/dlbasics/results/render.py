@@ -96,6 +96,10 @@ class Lookup:
 def select_job(record: Mapping[str, Any], selector: str, where: str) -> Mapping[str, Any]:
     jobs = record.get("jobs") or []
     wanted = selector.split()
+    if not any(w.startswith("#") for w in wanted):
+        # Overrides select among the sweep's numbered jobs. A job with a name of its own (a
+        # CV sweep's retrain of its choice) repeats one grid job's overrides: name it (#name).
+        jobs = [job for job in jobs if str(job["name"]).isdigit()]
     matches = [
         job
         for job in jobs
