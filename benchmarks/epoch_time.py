@@ -1,4 +1,5 @@
-"""Time one Fashion-MNIST softmax-regression training epoch (batch 256) three ways.
+"""Time one Fashion-MNIST training epoch (batch 256) three ways, for softmax regression
+(``--workload softmax``, SGD lr 0.1) or d2l's sigmoid LeNet-5 (``--workload lenet``, lr 0.9).
 
 1. plain:      a hand-written PyTorch loop over normalised in-memory tensors (and the
                 same loop over uint8 tensors normalised per batch, dlbasics' data layout)
@@ -13,8 +14,9 @@ the floor for any task run by Lightning's automatic optimisation).
 Each way runs ``--epochs`` epochs in this process, ``--repeats`` times taking turns
 with the others so that load from other processes hits all of them alike; the
 reported time is the median epoch (the first epoch of each run pays for warm-up and
-is dropped). The slow per-sample path runs once. Run: ``make bench`` or
-``python benchmarks/epoch_time.py --data-dir $DLBASICS_DATA_DIR``.
+is dropped). The slow per-sample path runs once (softmax only). For LeNet two more
+plain loops measure ``channels_last`` memory format and ``torch.compile``. Run:
+``make bench`` or ``python benchmarks/epoch_time.py --data-dir $DLBASICS_DATA_DIR``.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -34,14 +37,29 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from dlbasics.data import FashionMNISTDataModule
-from dlbasics.nets import SoftmaxRegression
+from dlbasics.nets import LeNet5, SoftmaxRegression
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.measurements import write_measurements
 
 BATCH_SIZE = 256
-LR = 0.1
 EpochTimes = list[float]
+
+
+@dataclass(frozen=True)
+class Workload:
+    new_net: Callable[[], nn.Module]
+    lr: float
+
+    def net_and_sgd(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+        net = self.new_net()
+        return net, torch.optim.SGD(net.parameters(), lr=self.lr)
+
+
+WORKLOADS = {
+    "softmax": Workload(lambda: SoftmaxRegression(784, 10), lr=0.1),
+    "lenet": Workload(lambda: LeNet5([1, 28, 28], 10, variant="d2l"), lr=0.9),  # d2l/lenet_fmnist
+}
 
 
 def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
@@ -61,19 +79,28 @@ def timed_epochs(run_epoch: Callable[[], None], epochs: int) -> EpochTimes:
     return times[1:]
 
 
-def new_softmax_sgd() -> tuple[nn.Module, torch.optim.Optimizer]:
-    net = SoftmaxRegression(784, 10)
-    return net, torch.optim.SGD(net.parameters(), lr=LR)
-
-
-def plain_loop(datamodule: FashionMNISTDataModule, epochs: int, normalise_once: bool) -> EpochTimes:
+def plain_loop(
+    workload: Workload,
+    datamodule: FashionMNISTDataModule,
+    epochs: int,
+    normalise_once: bool,
+    channels_last: bool = False,
+    compiled: bool = False,
+) -> EpochTimes:
     """``normalise_once``: float inputs prepared up front (4x the memory of uint8);
-    otherwise each uint8 batch is normalised when it is drawn, as dlbasics does."""
+    otherwise each uint8 batch is normalised when it is drawn, as dlbasics does.
+    ``channels_last``: net and images in NHWC memory layout; ``compiled``: the net
+    through ``torch.compile`` (its compilation falls in the dropped first epoch)."""
     train = datamodule.train_set
     inputs = train.transform(train.inputs) if normalise_once else train.inputs
     per_batch = (lambda x: x) if normalise_once else train.transform
     targets = train.targets
-    net, optimizer = new_softmax_sgd()
+    net, optimizer = workload.net_and_sgd()
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    if compiled:
+        net = torch.compile(net)
 
     def epoch() -> None:
         order = torch.randperm(len(inputs))
@@ -83,8 +110,10 @@ def plain_loop(datamodule: FashionMNISTDataModule, epochs: int, normalise_once: 
     return timed_epochs(epoch, epochs)
 
 
-def plain_loop_on_dataloader(datamodule: FashionMNISTDataModule, epochs: int) -> EpochTimes:
-    net, optimizer = new_softmax_sgd()
+def plain_loop_on_dataloader(
+    workload: Workload, datamodule: FashionMNISTDataModule, epochs: int
+) -> EpochTimes:
+    net, optimizer = workload.net_and_sgd()
     loader = datamodule.train_dataloader()
     return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
 
@@ -103,9 +132,10 @@ class EpochTimer(pl.Callback):
 class BareModule(pl.LightningModule):
     """The least a LightningModule can do: forward, loss, nothing logged or measured."""
 
-    def __init__(self) -> None:
+    def __init__(self, workload: Workload) -> None:
         super().__init__()
-        self.net = SoftmaxRegression(784, 10)
+        self.net = workload.new_net()
+        self.lr = workload.lr
         self.loss_fn = nn.CrossEntropyLoss()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -113,14 +143,14 @@ class BareModule(pl.LightningModule):
         return self.loss_fn(self.net(x), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=LR)
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
 
 
-def dlbasics_task() -> ClassificationTask:
+def dlbasics_task(workload: Workload) -> ClassificationTask:
     return ClassificationTask(
         num_classes=10,
-        net=SoftmaxRegression(784, 10),
-        optimizer=lambda params: torch.optim.SGD(params, lr=LR),
+        net=workload.new_net(),
+        optimizer=lambda params: torch.optim.SGD(params, lr=workload.lr),
     )
 
 
@@ -147,19 +177,20 @@ def lightning_epochs(
     return timer.times[1:]
 
 
-def per_sample_loader(data_dir: str, epochs: int) -> EpochTimes:
+def per_sample_loader(workload: Workload, data_dir: str, epochs: int) -> EpochTimes:
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((0.2860,), (0.3530,))]
     )
     dataset = datasets.FashionMNIST(data_dir, train=True, transform=transform, download=False)
     loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    net, optimizer = new_softmax_sgd()
+    net, optimizer = workload.net_and_sgd()
     return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("DLBASICS_DATA_DIR", "data"))
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="softmax")
     parser.add_argument("--epochs", type=int, default=4, help="per run; the first is dropped")
     parser.add_argument("--repeats", type=int, default=1, help="runs per way, taking turns")
     parser.add_argument(
@@ -181,29 +212,41 @@ def main() -> None:
     datamodule = FashionMNISTDataModule(data_dir=args.data_dir, batch_size=BATCH_SIZE)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    data_dir, epochs = args.data_dir, args.epochs
+    data_dir, epochs, work = args.data_dir, args.epochs, WORKLOADS[args.workload]
     ways: dict[str, Callable[[], EpochTimes]] = {
-        "plain PyTorch loop": lambda: plain_loop(datamodule, epochs, normalise_once=True),
+        "plain PyTorch loop": lambda: plain_loop(work, datamodule, epochs, normalise_once=True),
         "plain loop, uint8 normalised/batch": lambda: plain_loop(
-            datamodule, epochs, normalise_once=False
+            work, datamodule, epochs, normalise_once=False
         ),
-        "plain loop on dlbasics' DataLoader": lambda: plain_loop_on_dataloader(datamodule, epochs),
-        "bare LightningModule": lambda: lightning_epochs(BareModule(), data_dir, epochs),
-        "dlbasics (no progress bar)": lambda: lightning_epochs(dlbasics_task(), data_dir, epochs),
+        "plain loop on dlbasics' DataLoader": lambda: plain_loop_on_dataloader(
+            work, datamodule, epochs
+        ),
+        "bare LightningModule": lambda: lightning_epochs(BareModule(work), data_dir, epochs),
+        "dlbasics (no progress bar)": lambda: lightning_epochs(
+            dlbasics_task(work), data_dir, epochs
+        ),
         "dlbasics (rich progress bar)": lambda: lightning_epochs(
-            dlbasics_task(), data_dir, epochs, progress_bar=True
+            dlbasics_task(work), data_dir, epochs, progress_bar=True
         ),
     }
+    if args.workload == "lenet":
+        ways["plain loop, channels_last"] = lambda: plain_loop(
+            work, datamodule, epochs, normalise_once=True, channels_last=True
+        )
+        ways["plain loop, torch.compile"] = lambda: plain_loop(
+            work, datamodule, epochs, normalise_once=True, compiled=True
+        )
     times: dict[str, EpochTimes] = defaultdict(list)
     for _ in range(args.repeats):
         for name, way in ways.items():
             times[name].extend(way())
-    if not args.skip_per_sample:  # one run: at ~50x the others its noise does not matter
-        times["torchvision per-sample ToTensor"] = per_sample_loader(data_dir, epochs)
+    if not args.skip_per_sample and args.workload == "softmax":
+        # one run: at ~15x the others its noise does not matter
+        times["torchvision per-sample ToTensor"] = per_sample_loader(work, data_dir, epochs)
     seconds = {name: statistics.median(values) for name, values in times.items()}
 
     print(
-        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"\n{args.workload}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{len(datamodule.train_set)} training images, batch {BATCH_SIZE}, median of "
         f"{args.repeats} x {epochs - 1} epochs per way (per-sample: 1 x {epochs - 1})"
     )

@@ -1,6 +1,7 @@
 """Shared fixtures: Hydra compose, small generated IDX data, CLI runner, real-data location."""
 
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -57,12 +58,47 @@ def make_fake_idx_set(root: Path, folder: str, n_train: int, n_test: int, seed: 
         write_idx(root / folder / "raw" / f"{prefix}-labels-idx1-ubyte", labels)
 
 
+CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer"]
+CIFAR_NAMES += ["dog", "frog", "horse", "ship", "truck"]
+
+
+def write_cifar_batch(path: Path, images: np.ndarray, labels: list[int]) -> None:
+    """One CIFAR-10 python batch: ``images`` (N, 3, 32, 32) uint8 stored as N x 3072 rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {b"batch_label": path.name.encode(), b"labels": list(labels)}
+    entry[b"data"] = np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), 3072)
+    path.write_bytes(pickle.dumps(entry, protocol=2))
+
+
+def make_fake_cifar(root: Path, per_batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``root/cifar-10-batches-py`` in the real format, ``per_batch`` images a batch; class c
+    lights up row block c of channel c % 3. Image i of the whole set (test last) carries i in
+    its first two red pixels, so a test can tell every image apart. Returns the labels."""
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    written = {}
+    for number, name in enumerate([*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]):
+        labels = rng.integers(0, 10, size=per_batch)
+        images = rng.integers(0, 60, size=(per_batch, 3, 32, 32))
+        for i, label in enumerate(labels):
+            images[i, label % 3, 3 * label : 3 * label + 2, 4:28] = 250
+            index = number * per_batch + i
+            images[i, 0, 0, :2] = index // 256, index % 256
+        write_cifar_batch(folder / name, images, labels.tolist())
+        written[name] = labels
+    meta = {b"label_names": [n.encode() for n in CIFAR_NAMES], b"num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+    return written
+
+
 @pytest.fixture
 def fake_data_dir(tmp_path: Path) -> Path:
-    """Small generated MNIST and FashionMNIST folders (600 train / 200 test images each)."""
+    """Small generated MNIST and FashionMNIST folders (600 train / 200 test images each)
+    and a CIFAR-10 folder (20 images in each of its six batches)."""
     root = tmp_path / "data"
     make_fake_idx_set(root, "MNIST", 600, 200, seed=0)
     make_fake_idx_set(root, "FashionMNIST", 600, 200, seed=1)
+    make_fake_cifar(root, 20, seed=2)
     return root
 
 

@@ -30,6 +30,9 @@ MODEL_DATA = {
     "scratch_binary_mlp": ["data=moons"],
     "scratch_softmax": ["data=mnist", "data.val_size=100"],
     "scratch_mlp": ["data=fashion_mnist", "data.val_size=100"],
+    "lenet": ["data=mnist", "data.val_size=100"],
+    "resnet18": ["data=cifar10"],
+    "cnn": ["data=fashion_mnist", "data.val_size=100"],
 }
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.utils.data.distributed import DistributedSampler
 
 from dlbasics.data import FashionMNISTDataModule, MNISTDataModule
@@ -74,6 +75,7 @@ def test_class_names_and_info(fake_data_dir):
     dm = _ready(FashionMNISTDataModule, fake_data_dir)
     info = dm.info()
     assert info["num_features"] == 784 and info["num_classes"] == 10
+    assert info["input_shape"] == [1, 28, 28]
     assert info["class_names"][0] == "T-shirt/top" and info["class_names"][9] == "Ankle boot"
 
 
@@ -124,3 +126,68 @@ def test_val_size_larger_than_train_is_rejected(fake_data_dir):
     dm = MNISTDataModule(data_dir=str(fake_data_dir), val_size=600)
     with pytest.raises(ConfigError, match="data.val_size=600 leaves no training images"):
         dm.setup("fit")
+
+
+def test_resize_is_done_once_on_the_stored_splits(fake_data_dir):
+    native = _ready(MNISTDataModule, fake_data_dir)
+    dm = _ready(MNISTDataModule, fake_data_dir, resize=32)
+    assert dm.train_set.inputs.shape == (500, 32, 32) and dm.train_set.inputs.dtype == torch.uint8
+    assert (len(dm.val_set), dm.test_set.inputs.shape[1:]) == (100, (32, 32))
+    expected = F.interpolate(
+        native.test_set.inputs[:3].float().unsqueeze(1),
+        size=(32, 32),
+        mode="bilinear",
+        antialias=True,
+    )
+    expected = expected.round().clamp(0, 255).to(torch.uint8).squeeze(1)
+    assert torch.equal(dm.test_set.inputs[:3], expected)
+    assert dm.info()["input_shape"] == [1, 32, 32] and dm.info()["num_features"] == 1024
+    x, _ = next(iter(dm.train_dataloader()))
+    assert x.shape == (32, 1, 32, 32) and x.dtype == torch.float32
+    smaller = _ready(FashionMNISTDataModule, fake_data_dir, resize=14)
+    assert smaller.num_features == 196 and smaller.val_set.inputs.shape[1:] == (14, 14)
+
+
+@pytest.mark.parametrize("resize", [0, -32, 2.5, True, "32"])
+def test_resize_must_be_a_positive_integer(resize):
+    with pytest.raises(ConfigError, match="data.resize must be a positive integer"):
+        MNISTDataModule(resize=resize)
+
+
+def test_subsets_are_seeded_draws_after_the_split(fake_data_dir):
+    full = _ready(MNISTDataModule, fake_data_dir)
+    dm = _ready(MNISTDataModule, fake_data_dir, train_subset=50, val_subset=20, test_subset=30)
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (50, 20, 30)
+
+    def rows(images):
+        return [bytes(row.numpy()) for row in images.flatten(1)]
+
+    train, val = rows(dm.train_set.inputs), rows(dm.val_set.inputs)
+    assert set(train) <= set(rows(full.train_set.inputs))
+    assert set(val) <= set(rows(full.val_set.inputs)) and not set(val) & set(train)
+    positions = [rows(full.test_set.inputs).index(row) for row in rows(dm.test_set.inputs)]
+    assert positions == sorted(positions)  # drawn from the test file, kept in its order
+    again = _ready(MNISTDataModule, fake_data_dir, train_subset=50)
+    other = _ready(MNISTDataModule, fake_data_dir, train_subset=50, split_seed=7)
+    assert torch.equal(again.train_set.inputs, dm.train_set.inputs)
+    assert not torch.equal(other.train_set.inputs, dm.train_set.inputs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"train_subset": 501}, r"data.train_subset=501 .* training split holds \(500\)"),
+        ({"val_subset": 101}, r"data.val_subset=101 .* validation split holds \(100\)"),
+        ({"test_subset": 201}, r"data.test_subset=201 .* test split holds \(200\)"),
+    ],
+)
+def test_subset_larger_than_its_split_names_key_sizes_and_fix(fake_data_dir, kwargs, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        _ready(MNISTDataModule, fake_data_dir, **kwargs)
+    assert "set it to null to use the whole split" in str(error.value)
+
+
+@pytest.mark.parametrize("key", ["train_subset", "val_subset", "test_subset"])
+def test_subset_must_be_a_positive_integer(key):
+    with pytest.raises(ConfigError, match=f"data.{key} must be a positive integer"):
+        MNISTDataModule(**{key: 0})

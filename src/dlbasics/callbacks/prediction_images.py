@@ -47,7 +47,7 @@ def misclassified_first(predicted: Tensor, target: Tensor, count: int) -> Tensor
     return torch.argsort(correct, stable=True)[:count]
 
 
-def _as_tiles(images: Tensor) -> np.ndarray:
+def as_tiles(images: Tensor) -> np.ndarray:
     """``(N, C, H, W)`` or ``(N, H, W)`` → ``(N, H, W, 3)`` uint8, each image min-max scaled
     (inputs are normalised; the picture only needs contrast) and enlarged to at least
     ``MIN_TILE_PX`` wide by repeating pixels."""
@@ -85,7 +85,7 @@ def prediction_grid(
     Drawn straight into pixels with PIL instead of a matplotlib figure, whose text
     layout per caption costs more than the whole grid, so that it can run every epoch.
     """
-    tiles = _as_tiles(images)
+    tiles = as_tiles(images)
     count, height, width, _ = tiles.shape
     columns = max(1, min(columns, count))
     rows = -(-count // columns)

@@ -63,7 +63,9 @@ class InMemoryDataModule(pl.LightningDataModule):
     Subclasses fill ``self.train_set``, ``self.val_set`` and ``self.test_set``
     in ``setup`` and describe their shape through ``num_features``,
     ``num_classes`` and ``class_names`` (every classification set names its
-    classes; regression sets leave both ``None``). The loader settings are the
+    classes; regression sets leave both ``None``); image sets also give
+    ``input_shape``, ``[channels, height, width]`` of one image, which stays
+    ``None`` for every other set. The loader settings are the
     keys of ``conf/loader/default.yaml``, which every data config includes.
     """
 
@@ -87,6 +89,7 @@ class InMemoryDataModule(pl.LightningDataModule):
 
     num_classes: int | None = None
     class_names: list[str] | None = None
+    input_shape: list[int] | None = None
 
     @property
     def num_features(self) -> int:
@@ -99,6 +102,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             "num_features": self.num_features,
             "num_classes": self.num_classes,
             "class_names": self.class_names,
+            "input_shape": self.input_shape,
         }
 
     def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):

@@ -151,6 +151,10 @@ class VisionMultilabelDataModule(InMemoryDataModule):
         return self.base.class_names
 
     @property
+    def input_shape(self) -> list[int]:
+        return [1, IMAGE_SHAPE[0], IMAGE_SHAPE[1] * self.max_digits]
+
+    @property
     def num_features(self) -> int:
         return IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * self.max_digits
 

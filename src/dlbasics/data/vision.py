@@ -1,65 +1,39 @@
 """MNIST and Fashion-MNIST from torchvision's raw IDX layout, held as uint8 tensors."""
 
 from pathlib import Path
+from typing import Any
 
 from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, split_indices
-from dlbasics.errors import ConfigError, DataError
+from dlbasics.data.images import ImageDataModule, Split, carve_validation
+from dlbasics.errors import DataError
 from dlbasics.utils.checks import require_integer
 
 IMAGE_SHAPE = (28, 28)
 
 
-class Normalize:
-    """uint8 ``(B, H, W)`` images → float ``(B, 1, H, W)`` standardised with the set's mean/std."""
-
-    def __init__(self, mean: float, std: float) -> None:
-        self.shift = 255.0 * mean
-        self.scale = 1.0 / (255.0 * std)
-
-    def __call__(self, images: Tensor) -> Tensor:
-        # in place on the one float copy: this runs on every batch of every epoch
-        return images.float().sub_(self.shift).mul_(self.scale).unsqueeze(1)
-
-
-class VisionDataModule(InMemoryDataModule):
+class VisionDataModule(ImageDataModule):
     """The standard 60k/10k split; validation carved from train with a fixed seed.
 
     The test split is never used for model selection: checkpoints and early
-    stopping see only the validation part of the training file.
+    stopping see only the validation part of the training file. Images are kept
+    as ``(N, 28, 28)`` uint8 (``(N, resize, resize)`` with ``data.resize``).
     """
 
     dataset_cls: type[datasets.MNIST] = datasets.MNIST
-    mean: float = 0.1307
-    std: float = 0.3081
+    image_shape = (1, *IMAGE_SHAPE)
+    mean, std = (0.1307,), (0.3081,)
     num_classes = 10
 
-    def __init__(
-        self,
-        data_dir: str = "data",
-        download: bool = False,
-        val_size: int = 5000,
-        split_seed: int = 42,
-        **loader_kwargs,
-    ) -> None:
-        super().__init__(**loader_kwargs)
-        require_integer("data.val_size", val_size, minimum=0)
-        self.data_dir = Path(data_dir).expanduser()
-        self.download = download
-        self.val_size = val_size
-        self.split_seed = split_seed
-        self.transform = Normalize(self.mean, self.std)
+    def __init__(self, val_size: int = 5000, **image_kwargs: Any) -> None:
+        super().__init__(**image_kwargs)
+        self.val_size = require_integer("data.val_size", val_size, minimum=0)
 
     @property
     def name(self) -> str:
         return self.dataset_cls.__name__
-
-    @property
-    def num_features(self) -> int:
-        return IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 
     @property
     def class_names(self) -> list[str]:
@@ -77,12 +51,7 @@ class VisionDataModule(InMemoryDataModule):
     def _raw_files(self) -> list[Path]:
         return [self._raw_file(s, k) for s in ("train", "test") for k in ("images", "labels")]
 
-    def prepare_data(self) -> None:
-        if self.download:
-            self._download()
-        self._check_files()
-
-    def _check_files(self) -> None:
+    def check_files(self) -> None:
         missing = [path.name for path in self._raw_files() if not path.is_file()]
         if missing:
             raise DataError(
@@ -91,15 +60,12 @@ class VisionDataModule(InMemoryDataModule):
                 f"{self.name}/raw, or pass data.download=true to fetch the files."
             )
 
-    def _download(self) -> None:
-        try:
-            for train in (True, False):
-                self.dataset_cls(str(self.data_dir), train=train, download=True)
-        except (OSError, RuntimeError) as error:
-            raise DataError(
-                f"{self.name}: download into {self.raw_folder} failed ({error}). Without a "
-                f"network, copy the raw IDX files there and set data.download=false."
-            ) from error
+    def fetch(self) -> None:
+        for train in (True, False):
+            self.dataset_cls(str(self.data_dir), train=train, download=True)
+
+    def files_location(self) -> tuple[Path, str]:
+        return self.raw_folder, "the raw IDX files"
 
     def _read(self, split: str) -> tuple[Tensor, Tensor]:
         images_path = self._raw_file(split, "images")
@@ -122,23 +88,10 @@ class VisionDataModule(InMemoryDataModule):
             )
         return images, labels
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
-        self._check_files()  # setup runs on every rank, prepare_data only on one
-        images, labels = self._read("train")
-        if self.val_size >= len(images):
-            raise ConfigError(
-                f"data.val_size={self.val_size} leaves no training images "
-                f"({self.name} train holds {len(images)})"
-            )
-        train_idx, val_idx = split_indices(
-            len(images), [len(images) - self.val_size, self.val_size], self.split_seed
-        )
-        self.train_set = TensorBatchDataset(images[train_idx], labels[train_idx], self.transform)
-        self.val_set = TensorBatchDataset(images[val_idx], labels[val_idx], self.transform)
-        test_images, test_labels = self._read("test")
-        self.test_set = TensorBatchDataset(test_images, test_labels, self.transform)
+    def read_splits(self) -> dict[str, Split]:
+        source = f"the {self.name} training images"
+        train, val = carve_validation(self._read("train"), self.val_size, self.split_seed, source)
+        return {"train": train, "val": val, "test": self._read("test")}
 
 
 def _parse_idx(path: Path, reader) -> Tensor:
@@ -154,9 +107,9 @@ def _parse_idx(path: Path, reader) -> Tensor:
 
 class MNISTDataModule(VisionDataModule):
     dataset_cls = datasets.MNIST
-    mean, std = 0.1307, 0.3081
+    mean, std = (0.1307,), (0.3081,)
 
 
 class FashionMNISTDataModule(VisionDataModule):
     dataset_cls = datasets.FashionMNIST
-    mean, std = 0.2860, 0.3530
+    mean, std = (0.2860,), (0.3530,)

@@ -1,6 +1,17 @@
 """Plain ``nn.Module`` architectures: tensors in, logits or predictions out."""
 
+from dlbasics.nets.cnn import ConvPoolNet
+from dlbasics.nets.lenet import LeNet5
 from dlbasics.nets.linear import LinearNet, SoftmaxRegression
 from dlbasics.nets.mlp import MLP, make_activation
+from dlbasics.nets.resnet import ResNet18
 
-__all__ = ["MLP", "LinearNet", "SoftmaxRegression", "make_activation"]
+__all__ = [
+    "MLP",
+    "ConvPoolNet",
+    "LeNet5",
+    "LinearNet",
+    "ResNet18",
+    "SoftmaxRegression",
+    "make_activation",
+]

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
 from dlbasics.nets.init import init_linear_layers
+from dlbasics.nets.norm import NORMS, make_norm
 from dlbasics.utils.checks import require_choice
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -25,7 +26,8 @@ def make_activation(name: str, **kwargs: float) -> nn.Module:
 
 
 class MLP(nn.Module):
-    """``in_features → hidden_sizes… → out_features`` with activation and dropout between."""
+    """``in_features → hidden_sizes… → out_features``; after each hidden linear layer come the
+    norm (``none | batch | layer``), the activation and dropout, in that order (NNDL 7.5)."""
 
     def __init__(
         self,
@@ -38,8 +40,10 @@ class MLP(nn.Module):
         init: str = "default",  # default | normal | zeros | xavier | he (nets/init.py)
         init_std: float = 0.01,  # std of init=normal
         bias_init: float | None = None,
+        norm: str = "none",
     ) -> None:
         super().__init__()
+        require_choice("model.net.norm", norm, NORMS)  # fails even without hidden layers
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.net.dropout must be in [0, 1), got {dropout}")
         if any(int(h) < 1 for h in hidden_sizes):
@@ -48,6 +52,8 @@ class MLP(nn.Module):
         width = in_features
         for hidden in hidden_sizes:
             layers.append(nn.Linear(width, int(hidden)))
+            if norm != "none":
+                layers.append(make_norm(norm, int(hidden)))
             layers.append(make_activation(activation, **(activation_kwargs or {})))
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))

@@ -81,6 +81,7 @@ class FoldDataModule(InMemoryDataModule):
         self.parent = parent
         self.train_set, self.val_set = train, val
         self.num_classes, self.class_names = parent.num_classes, parent.class_names
+        self.input_shape = parent.input_shape
 
     @property
     def num_features(self) -> int:
@@ -105,6 +106,15 @@ def pooled_training_data(datamodule: pl.LightningDataModule) -> TensorBatchDatas
         torch.cat([s.targets for s in parts]),
         parts[0].transform,
     )
+
+
+def evaluation_transform(datamodule: InMemoryDataModule, pooled: TensorBatchDataset):
+    """The transform of the DataModule's evaluation splits: a validation fold is scored as
+    the validation split is, without the training split's augmentation."""
+    for split in (datamodule.val_set, datamodule.test_set):
+        if split is not None:
+            return split.transform
+    return pooled.transform
 
 
 def is_classification(datamodule: pl.LightningDataModule, targets: Tensor) -> bool:
@@ -141,6 +151,7 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
     stratified = bool(config_value(cfg, "cv.stratified", True))
     stratified = stratified and is_classification(datamodule, data.targets)
     folds = fold_indices(data.targets, k, int(config_value(cfg, "cv.seed", 0)), stratified)
+    evaluation = evaluation_transform(datamodule, data)
     per_fold: list[dict[str, float]] = []
     trainer: pl.Trainer | None = None
     for fold, val_idx in enumerate(folds):
@@ -148,7 +159,7 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
         fold_data = FoldDataModule(
             datamodule,
             TensorBatchDataset(data.inputs[train_idx], data.targets[train_idx], data.transform),
-            TensorBatchDataset(data.inputs[val_idx], data.targets[val_idx], data.transform),
+            TensorBatchDataset(data.inputs[val_idx], data.targets[val_idx], evaluation),
         )
         seed_run(cfg)
         fold_cfg = fold_config(cfg, fold)
