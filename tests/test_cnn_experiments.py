@@ -134,7 +134,11 @@ BAD_CNN_INPUTS = {
         ["data=mnist", "data.val_size=100", "model=lenet", "data.train_subset=100000"],
         "data.train_subset",
     ),
+    "cifar_batch_missing": (["data=cifar10", "model=resnet18"], "data_batch_3 missing in"),
+    "cifar_batch_truncated": (["data=cifar10", "model=resnet18"], "test_batch"),
 }
+# the cases whose data folder is broken on purpose (the others read a sound one)
+BROKEN_FOLDER = {"cifar_batch_missing": "missing", "cifar_batch_truncated": "truncated"}
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +147,11 @@ def earlier_run(tmp_path_factory) -> dict[str, Path]:
     data_dir = root / "data"
     make_fake_idx_set(data_dir, "MNIST", 600, 200)
     make_fake_cifar(data_dir, 20)
+    for broken in ("missing", "truncated"):
+        make_fake_cifar(root / broken, 20)
+    (root / "missing" / "cifar-10-batches-py" / "data_batch_3").unlink()
+    test_batch = root / "truncated" / "cifar-10-batches-py" / "test_batch"
+    test_batch.write_bytes(test_batch.read_bytes()[:5000])
     return {"root": root, "data_dir": data_dir}
 
 
@@ -157,7 +166,7 @@ def test_data_a_net_cannot_read_gives_one_message(case, earlier_run, capsys, mon
     code, stderr = _run_main(
         train_main,
         f"paths.log_dir={log_dir}",
-        f"paths.data_dir={earlier_run['data_dir']}",
+        f"paths.data_dir={earlier_run['root'] / BROKEN_FOLDER.get(case, 'data')}",
         "trainer=cpu",
         "trainer.max_epochs=1",
         *overrides,

@@ -197,3 +197,21 @@ def test_image_nets_refuse_data_they_cannot_read() -> None:
         ConfigError, match=r"built for images of shape \[1, 28, 28\].*\[2, 3, 32, 32\]"
     ):
         net(torch.randn(2, 3, 32, 32))  # a 3-channel data set into a 1-channel net
+
+
+def test_he_xavier_init_draws_each_layer_type_by_its_rule() -> None:
+    torch.manual_seed(0)
+    net = LeNet5([1, 32, 32], 10, init="he_xavier")
+    conv = net.features[-3]  # conv 120@5×5: 16·25 = 400 inputs
+    assert float(conv.weight.std()) == pytest.approx((2 / 400) ** 0.5, rel=0.05)  # He normal
+    head = net.classifier[1]  # 120 → 84, Xavier uniform: bound √(6 / (120 + 84))
+    bound = (6 / (120 + 84)) ** 0.5
+    assert float(head.weight.abs().max()) <= bound
+    assert float(head.weight.abs().max()) > 0.9 * bound
+    assert all(
+        float(m.bias.abs().sum()) == 0
+        for m in net.modules()
+        if hasattr(m, "bias") and m.bias is not None
+    )
+    with pytest.raises(ConfigError, match="model.net.init='glorot' is unknown"):
+        LeNet5([1, 32, 32], 10, init="glorot")

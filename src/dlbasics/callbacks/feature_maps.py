@@ -6,7 +6,6 @@ row one validation image followed by that layer's output channels for it. Every
 tile is min-max scaled on its own, so the picture shows patterns, not magnitudes.
 """
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -14,11 +13,10 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from dlbasics.callbacks.figure_data import FirstValidationBatch
 from dlbasics.callbacks.prediction_images import GAP_PX, as_tiles
 from dlbasics.utils.checks import require_positive_integer
 from dlbasics.utils.figures import log_image
-
-log = logging.getLogger("dlbasics")
 
 TAG = "feature_maps/val"
 
@@ -51,18 +49,15 @@ def feature_map_sheet(images: Tensor, filters: Tensor, maps: Tensor) -> np.ndarr
     return mosaic(rows)
 
 
-class FeatureMaps(pl.Callback):
+class FeatureMaps(FirstValidationBatch):
     """Logs ``feature_maps/val`` from the first validation batch every ``every_n_epochs``."""
 
     def __init__(self, num_images: int = 4, max_channels: int = 16, every_n_epochs: int = 1):
+        super().__init__("callbacks.feature_maps", every_n_epochs)
         self.num_images = require_positive_integer("callbacks.feature_maps.num_images", num_images)
         self.max_channels = require_positive_integer(
             "callbacks.feature_maps.max_channels", max_channels
         )
-        self.every_n_epochs = require_positive_integer(
-            "callbacks.feature_maps.every_n_epochs", every_n_epochs
-        )
-        self._skipped = False
 
     def on_validation_batch_end(
         self,
@@ -73,14 +68,11 @@ class FeatureMaps(pl.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if batch_idx != 0 or dataloader_idx != 0 or trainer.sanity_checking or self._skipped:
-            return
-        if trainer.current_epoch % self.every_n_epochs != 0:
+        if not self.is_due(trainer, batch_idx, dataloader_idx):
             return
         conv = first_conv(pl_module)
         if conv is None:
-            self._skipped = True
-            log.info("feature_maps: the net has no Conv2d layer; no feature-map figure")
+            self.skip("feature_maps: the net has no Conv2d layer; no feature-map figure")
             return
         images = batch[0][: self.num_images]
         captured: list[Tensor] = []

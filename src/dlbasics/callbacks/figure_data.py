@@ -1,9 +1,34 @@
-"""What the figure callbacks share: the data of a split and the model's output on a grid."""
+"""What the figure callbacks share: when a validation picture is due, the data of a split,
+and the model's output on a grid."""
+
+import logging
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import Tensor
+
+from dlbasics.utils.checks import require_positive_integer
+
+log = logging.getLogger("dlbasics")
+
+
+class FirstValidationBatch(pl.Callback):
+    """A picture drawn from the first validation batch every ``every_n_epochs`` epochs
+    (never in the sanity check); :meth:`skip` turns it off for the run with one note."""
+
+    def __init__(self, key: str, every_n_epochs: int) -> None:
+        self.every_n_epochs = require_positive_integer(f"{key}.every_n_epochs", every_n_epochs)
+        self._skipped = False
+
+    def is_due(self, trainer: pl.Trainer, batch_idx: int, dataloader_idx: int) -> bool:
+        if batch_idx != 0 or dataloader_idx != 0 or trainer.sanity_checking or self._skipped:
+            return False
+        return trainer.current_epoch % self.every_n_epochs == 0
+
+    def skip(self, message: str, *args: object) -> None:
+        self._skipped = True
+        log.info(message, *args)
 
 
 def split_tensors(trainer: pl.Trainer, split: str) -> tuple[Tensor, Tensor] | None:

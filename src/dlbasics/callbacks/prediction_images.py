@@ -4,7 +4,6 @@ Looking at what the model gets wrong (a shirt called a T-shirt, a 4 called
 a 9) says more about a classifier than one more accuracy point.
 """
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
+from dlbasics.callbacks.figure_data import FirstValidationBatch
 from dlbasics.utils.checks import require_positive_integer
 from dlbasics.utils.figures import log_image
-
-log = logging.getLogger("dlbasics")
 
 TAG = "predictions/val"
 TITLE = "predicted (true); red = misclassified"
@@ -118,7 +116,7 @@ def prediction_grid(
     return PredictionGrid(np.asarray(picture), captions, wrong, boxes)
 
 
-class PredictionImages(pl.Callback):
+class PredictionImages(FirstValidationBatch):
     """Logs ``predictions/val`` from the first validation batch every ``every_n_epochs`` epochs.
 
     Runs only for image inputs (``(N, C, H, W)`` or ``(N, H, W)``) and a task that
@@ -127,14 +125,11 @@ class PredictionImages(pl.Callback):
     """
 
     def __init__(self, num_images: int = 16, every_n_epochs: int = 1, columns: int = 8) -> None:
+        super().__init__("callbacks.prediction_images", every_n_epochs)
         self.num_images = require_positive_integer(
             "callbacks.prediction_images.num_images", num_images
         )
-        self.every_n_epochs = require_positive_integer(
-            "callbacks.prediction_images.every_n_epochs", every_n_epochs
-        )
         self.columns = require_positive_integer("callbacks.prediction_images.columns", columns)
-        self._skipped = False
 
     def on_validation_batch_end(
         self,
@@ -145,15 +140,12 @@ class PredictionImages(pl.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if batch_idx != 0 or dataloader_idx != 0 or trainer.sanity_checking or self._skipped:
-            return
-        if trainer.current_epoch % self.every_n_epochs != 0:
+        if not self.is_due(trainer, batch_idx, dataloader_idx):
             return
         images, target = batch[0], batch[1]
         predicted = pl_module.predicted_labels(pl_module(images))
         if images.ndim not in (3, 4) or predicted is None or predicted.ndim != 1:
-            self._skipped = True
-            log.info(
+            self.skip(
                 "prediction_images: inputs %s with %s are not images with one class each;"
                 " no prediction grid",
                 tuple(images.shape),

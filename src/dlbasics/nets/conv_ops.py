@@ -11,6 +11,7 @@ the same initialisation and state-dict keys: a net trained with
 ``conv_impl=unfold`` loads into ``conv_impl=torch`` and back.
 """
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -68,6 +69,13 @@ def _pooled_columns(
     return columns, out_h, out_w
 
 
+def _pool2d(x, kernel_size, stride, padding, fill: float, reduce) -> Tensor:
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None else _pair(stride)
+    columns, out_h, out_w = _pooled_columns(x, kernel, stride, _pair(padding), fill)
+    return reduce(columns, dim=1).view(x.shape[0], x.shape[1], out_h, out_w)
+
+
 def max_pool2d(
     x: Tensor,
     kernel_size: int | tuple[int, int],
@@ -75,10 +83,7 @@ def max_pool2d(
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
     """Largest value in every window; padded positions are −∞, so they never win."""
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None else _pair(stride)
-    columns, out_h, out_w = _pooled_columns(x, kernel, stride, _pair(padding), float("-inf"))
-    return columns.amax(dim=1).view(x.shape[0], x.shape[1], out_h, out_w)
+    return _pool2d(x, kernel_size, stride, padding, float("-inf"), torch.amax)
 
 
 def avg_pool2d(
@@ -88,10 +93,7 @@ def avg_pool2d(
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
     """Mean of every window; padded zeros count, as in torch's default ``count_include_pad``."""
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None else _pair(stride)
-    columns, out_h, out_w = _pooled_columns(x, kernel, stride, _pair(padding), 0.0)
-    return columns.mean(dim=1).view(x.shape[0], x.shape[1], out_h, out_w)
+    return _pool2d(x, kernel_size, stride, padding, 0.0, torch.mean)
 
 
 class UnfoldConv2d(nn.Conv2d):

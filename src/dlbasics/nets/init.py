@@ -1,4 +1,4 @@
-"""Weight initialisation schemes for the linear layers of a net (the initialisation study).
+"""Weight initialisation schemes for the linear and convolution layers of a net.
 
 Biases start at zero in every scheme except ``default``, which keeps PyTorch's own
 initialisation (Kaiming-uniform weights, small uniform biases).
@@ -24,13 +24,23 @@ SCHEMES: dict[str, Callable[[Tensor, float], object] | None] = {
 }
 
 
-def init_linear_layers(module: nn.Module, scheme: str = "default", std: float = 0.01) -> None:
-    """Re-initialise every ``nn.Linear`` in ``module`` with ``scheme`` (see SCHEMES)."""
-    initialise = SCHEMES[require_choice("model.net.init", scheme, SCHEMES)]
-    if initialise is None:
-        return
+# One scheme for the convolutions, another for the linear layers.
+PER_LAYER_TYPE: dict[str, dict[type[nn.Module], str]] = {
+    "he_xavier": {nn.Conv2d: "he", nn.Linear: "xavier"},  # ReLU convolutions, then the head
+}
+
+
+def init_layers(module: nn.Module, scheme: str = "default", std: float = 0.01) -> None:
+    """Re-initialise every ``nn.Linear`` and ``nn.Conv2d`` in ``module`` with ``scheme``
+    (see SCHEMES and PER_LAYER_TYPE)."""
+    require_choice("model.net.init", scheme, [*SCHEMES, *PER_LAYER_TYPE])
     for layer in module.modules():
-        if isinstance(layer, nn.Linear):
-            initialise(layer.weight, std)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+        kind = next((k for k in (nn.Conv2d, nn.Linear) if isinstance(layer, k)), None)
+        if kind is None:
+            continue
+        initialise = SCHEMES[PER_LAYER_TYPE[scheme][kind] if scheme in PER_LAYER_TYPE else scheme]
+        if initialise is None:
+            continue
+        initialise(layer.weight, std)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)

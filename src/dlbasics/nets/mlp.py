@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
-from dlbasics.nets.init import init_linear_layers
+from dlbasics.nets.init import init_layers
 from dlbasics.nets.norm import NORMS, make_norm
 from dlbasics.utils.checks import require_choice
 
@@ -60,7 +60,7 @@ class MLP(nn.Module):
             width = int(hidden)
         layers.append(nn.Linear(width, out_features))
         self.layers = nn.Sequential(*layers)
-        init_linear_layers(self.layers, init, init_std)
+        init_layers(self.layers, init, init_std)
         if bias_init is not None:  # e.g. -8 kills every ReLU unit (the dead-ReLU experiment)
             for layer in self.layers:
                 if isinstance(layer, nn.Linear):
