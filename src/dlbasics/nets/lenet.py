@@ -6,10 +6,10 @@ conv 120@5×5 → ReLU → FC 84 → ReLU → FC classes, built for 32×32 image
 pooling: conv 6@5×5 (padding 2) → sigmoid → avg-pool → conv 16@5×5 → sigmoid →
 avg-pool → FC 120 → sigmoid → FC 84 → sigmoid → FC classes, built for 28×28.
 
-Initialisation decides the book's 80-step subset run: He-normal convolutions and
-Xavier-uniform linear layers (``init: he_xavier``, the default) reach the book's
-accuracy, torch's own initialisation (``init: default``) learns much more slowly
-(the README has the measurements). d2l initialises its sigmoid net Xavier-uniform
+Initialisation decides the book's 80-step subset run: from He-normal convolutions and
+Xavier-uniform linear layers (``init: he_xavier``, the default) or Xavier-uniform
+weights throughout, LeNet reaches the book's accuracy; from torch's own initialisation
+(``init: default``) it learns much more slowly (the README has the measurements). d2l initialises its sigmoid net Xavier-uniform
 throughout (``init: xavier``, set by ``d2l/lenet_fmnist``).
 
 An image smaller than 32×32 in the ``nndl`` form gets 2 pixels of zero padding in
