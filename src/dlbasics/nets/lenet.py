@@ -7,10 +7,12 @@ pooling: conv 6@5×5 (padding 2) → sigmoid → avg-pool → conv 16@5×5 → s
 avg-pool → FC 120 → sigmoid → FC 84 → sigmoid → FC classes, built for 28×28.
 
 Initialisation decides the book's 80-step subset run: from He-normal convolutions and
-Xavier-uniform linear layers (``init: he_xavier``, the default) or Xavier-uniform
-weights throughout, LeNet reaches the book's accuracy; from torch's own initialisation
-(``init: default``) it learns much more slowly (the README has the measurements). d2l initialises its sigmoid net Xavier-uniform
-throughout (``init: xavier``, set by ``d2l/lenet_fmnist``).
+Xavier-uniform linear layers (``init: he_xavier``, the default) LeNet reaches about the
+book's accuracy and from Xavier-uniform weights throughout it comes close; from torch's
+own initialisation (``init: default``) it learns much more slowly (the README has the
+measurements over three seeds).
+d2l initialises its sigmoid net Xavier-uniform throughout (``init: xavier``, set by
+``d2l/lenet_fmnist``).
 
 An image smaller than 32×32 in the ``nndl`` form gets 2 pixels of zero padding in
 the first convolution (``first_padding: null``), so a 28×28 image's first map is
