@@ -107,3 +107,17 @@ def test_embedding_padding_row_is_zero_and_untrained_when_asked():
     net = SequenceClassifier(10, 2, padding_idx=0)
     assert float(net.embedding.weight[0].abs().sum()) == 0.0
     assert isinstance(net.embedding, nn.Embedding)
+
+
+def test_bag_of_words_baseline_is_the_mean_embedding_and_refuses_recurrent_options():
+    torch.manual_seed(0)
+    ids = torch.randint(1, 10, (4, 5))
+    x = batch(ids, LENGTHS)
+    bag = SequenceClassifier(10, 2, 8, encoder="none", summary="mean", padding_idx=0)
+    expected = bag.head(masked_mean(bag.embedding(ids), x[2]))
+    assert torch.allclose(bag(x), expected)
+    shuffled = batch(ids[:, [4, 3, 2, 1, 0]], torch.tensor([5, 5, 5, 5]))
+    full = batch(ids, torch.tensor([5, 5, 5, 5]))
+    assert torch.allclose(bag(shuffled), bag(full), atol=1e-6)  # word order is invisible
+    with pytest.raises(ConfigError, match="encoder=none averages the token embeddings"):
+        SequenceClassifier(10, 2, encoder="none", summary="last")

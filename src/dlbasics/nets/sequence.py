@@ -1,5 +1,8 @@
 """Token ids → embedding → recurrent encoder → one summary per sequence → class logits.
 
+``encoder: none`` skips the recurrence: the mean of the token embeddings (a bag of
+words, blind to word order) is the baseline a recurrent encoder has to beat.
+
 The input is ``(ids (B, T), lengths (B,), mask (B, T))``: a padded batch with each
 sequence's length and its valid positions (the sequence data sets' batch). The summary:
 
@@ -16,7 +19,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
-from dlbasics.nets.recurrent import RecurrentEncoder
+from dlbasics.nets.recurrent import GATES, RecurrentEncoder
 from dlbasics.utils.checks import require_choice, require_positive_integer
 
 SUMMARIES = ("last", "mean", "last_output")
@@ -47,6 +50,7 @@ class SequenceClassifier(nn.Module):
         require_positive_integer("model.net.vocab_size", vocab_size)
         require_positive_integer("model.net.embedding_dim", embedding_dim)
         self.summary = require_choice("model.net.summary", summary, SUMMARIES)
+        require_choice("model.net.encoder", encoder, [*sorted(GATES), "none"])
         if summary == "last_output" and bidirectional:
             raise ConfigError(
                 "model.net.summary=last_output with model.net.bidirectional=true would mix the "
@@ -54,13 +58,25 @@ class SequenceClassifier(nn.Module):
                 "Use model.net.summary=last (each direction's final state) or mean."
             )
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
-        self.encoder = RecurrentEncoder(
-            encoder, embedding_dim, hidden_size, num_layers, bidirectional, dropout, impl
-        )
-        self.head = nn.Linear(self.encoder.output_size, num_classes)
+        self.encoder: RecurrentEncoder | None = None
+        if encoder == "none":
+            if summary != "mean" or bidirectional or num_layers != 1:
+                raise ConfigError(
+                    "model.net.encoder=none averages the token embeddings: it needs "
+                    "model.net.summary=mean, bidirectional=false and num_layers=1"
+                )
+            width = embedding_dim
+        else:
+            self.encoder = RecurrentEncoder(
+                encoder, embedding_dim, hidden_size, num_layers, bidirectional, dropout, impl
+            )
+            width = self.encoder.output_size
+        self.head = nn.Linear(width, num_classes)
 
     def forward(self, x: Sequence[Tensor]) -> Tensor:
         ids, lengths, mask = x
+        if self.encoder is None:  # bag of words
+            return self.head(masked_mean(self.embedding(ids), mask))
         outputs, final = self.encoder(self.embedding(ids), lengths)
         if self.summary == "last":
             summary = final
