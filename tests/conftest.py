@@ -91,14 +91,36 @@ def make_fake_cifar(root: Path, per_batch: int, seed: int = 0) -> dict[str, np.n
     return written
 
 
+FILLER = ["the", "movie", "plot", "was", "and", "a", "it", "cast", "story", "film"]
+SENTIMENT = {"neg": ["bad", "awful", "dull"], "pos": ["good", "great", "fun"]}
+
+
+def make_fake_imdb(root: Path, per_class: int, seed: int = 0) -> Path:
+    """``root/aclImdb`` in the IMDB layout: ``per_class`` reviews in each of train/neg,
+    train/pos, test/neg and test/pos (``<i>_<rating>.txt``, as IMDB names them); a review
+    is filler words with sentiment words of its class, and a ``<br />`` tag."""
+    rng = np.random.default_rng(seed)
+    folder = root / "aclImdb"
+    for half in ("train", "test"):
+        for name, words in SENTIMENT.items():
+            (folder / half / name).mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                text = rng.choice(FILLER + words, size=int(rng.integers(3, 12))).tolist()
+                review = " ".join(text[:2]) + " <br /><br />" + " ".join(text[2:]) + "."
+                (folder / half / name / f"{i}_{7 if name == 'pos' else 2}.txt").write_text(review)
+    return folder
+
+
 @pytest.fixture
 def fake_data_dir(tmp_path: Path) -> Path:
-    """Small generated MNIST and FashionMNIST folders (600 train / 200 test images each)
-    and a CIFAR-10 folder (20 images in each of its six batches)."""
+    """Small generated MNIST and FashionMNIST folders (600 train / 200 test images each),
+    a CIFAR-10 folder (20 images in each of its six batches) and an IMDB-layout aclImdb
+    folder (10 reviews in each of its four class folders)."""
     root = tmp_path / "data"
     make_fake_idx_set(root, "MNIST", 600, 200, seed=0)
     make_fake_idx_set(root, "FashionMNIST", 600, 200, seed=1)
     make_fake_cifar(root, 20, seed=2)
+    make_fake_imdb(root, 10, seed=3)
     return root
 
 

@@ -33,6 +33,7 @@ MODEL_DATA = {
     "lenet": ["data=mnist", "data.val_size=100"],
     "resnet18": ["data=cifar10"],
     "cnn": ["data=fashion_mnist", "data.val_size=100"],
+    "rnn": ["data=digit_sum"],
 }
 
 

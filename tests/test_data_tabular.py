@@ -32,6 +32,7 @@ def test_iris_is_shipped_and_split():
         "num_classes": 3,
         "class_names": ["setosa", "versicolor", "virginica"],
         "input_shape": None,
+        "vocab_size": None,
     }
     assert [len(s) for s in (data.train_set, data.val_set, data.test_set)] == [90, 30, 30]
     labels = torch.cat([data.train_set.targets, data.val_set.targets, data.test_set.targets])

@@ -65,7 +65,8 @@ class InMemoryDataModule(pl.LightningDataModule):
     ``num_classes`` and ``class_names`` (every classification set names its
     classes; regression sets leave both ``None``); image sets also give
     ``input_shape``, ``[channels, height, width]`` of one image, which stays
-    ``None`` for every other set. The loader settings are the
+    ``None`` for every other set; sequence sets give ``vocab_size`` (their token ids
+    are ``0..vocab_size-1``), ``None`` for every other set. The loader settings are the
     keys of ``conf/loader/default.yaml``, which every data config includes.
     """
 
@@ -90,6 +91,7 @@ class InMemoryDataModule(pl.LightningDataModule):
     num_classes: int | None = None
     class_names: list[str] | None = None
     input_shape: list[int] | None = None
+    vocab_size: int | None = None
 
     @property
     def num_features(self) -> int:
@@ -103,6 +105,7 @@ class InMemoryDataModule(pl.LightningDataModule):
             "num_classes": self.num_classes,
             "class_names": self.class_names,
             "input_shape": self.input_shape,
+            "vocab_size": self.vocab_size,
         }
 
     def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):

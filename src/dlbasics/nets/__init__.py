@@ -5,6 +5,7 @@ from dlbasics.nets.lenet import LeNet5
 from dlbasics.nets.linear import LinearNet, SoftmaxRegression
 from dlbasics.nets.mlp import MLP, make_activation
 from dlbasics.nets.resnet import ResNet18
+from dlbasics.nets.sequence import SequenceClassifier
 
 __all__ = [
     "MLP",
@@ -12,6 +13,7 @@ __all__ = [
     "LeNet5",
     "LinearNet",
     "ResNet18",
+    "SequenceClassifier",
     "SoftmaxRegression",
     "make_activation",
 ]

@@ -126,7 +126,7 @@ class Task(pl.LightningModule):
         scores.update(*self.metric_inputs(output.detach(), target))
         loss = self.compute_loss(output, target)
         stage_loss: BatchMean = getattr(self, f"{stage}_loss")
-        stage_loss.update(loss.detach(), weight=len(x))
+        stage_loss.update(loss.detach(), weight=len(target))  # x may be a tuple (sequences)
         if stage == "train" and self.l1_penalty:
             loss = loss + self.l1_penalty * self.weight_l1()
         if stage == "train" and self.l2_penalty:

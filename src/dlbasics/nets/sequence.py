@@ -1,0 +1,88 @@
+"""Token ids → embedding → recurrent encoder → one summary per sequence → class logits.
+
+``encoder: none`` skips the recurrence: the mean of the token embeddings (a bag of
+words, blind to word order) is the baseline a recurrent encoder has to beat.
+
+The input is ``(ids (B, T), lengths (B,), mask (B, T))``: a padded batch with each
+sequence's length and its valid positions (the sequence data sets' batch). The summary:
+
+- ``last``: the final state of the last layer, both directions side by side when
+  bidirectional (the forward state after the last real token, the backward state after
+  the first one);
+- ``mean``: the mean of the encoder's outputs over each sequence's valid steps;
+- ``last_output``: the encoder's output at the last real step. Unidirectional only: in a
+  bidirectional encoder that step's backward half has read a single token.
+"""
+
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from dlbasics.errors import ConfigError
+from dlbasics.nets.recurrent import GATES, RecurrentEncoder
+from dlbasics.utils.checks import require_choice, require_positive_integer
+
+SUMMARIES = ("last", "mean", "last_output")
+
+
+def masked_mean(outputs: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``outputs (B, T, D)`` over the steps where ``mask (B, T)`` is true."""
+    weights = mask.unsqueeze(-1).to(outputs.dtype)
+    return (outputs * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+
+class SequenceClassifier(nn.Module):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 32,
+        encoder: str = "lstm",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        summary: str = "last",
+        dropout: float = 0.0,
+        padding_idx: int | None = None,
+        impl: str = "torch",
+    ) -> None:
+        super().__init__()
+        require_positive_integer("model.net.vocab_size", vocab_size)
+        require_positive_integer("model.net.embedding_dim", embedding_dim)
+        self.summary = require_choice("model.net.summary", summary, SUMMARIES)
+        require_choice("model.net.encoder", encoder, [*sorted(GATES), "none"])
+        if summary == "last_output" and bidirectional:
+            raise ConfigError(
+                "model.net.summary=last_output with model.net.bidirectional=true would mix the "
+                "forward state after the whole sequence with a backward state after one token. "
+                "Use model.net.summary=last (each direction's final state) or mean."
+            )
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
+        self.encoder: RecurrentEncoder | None = None
+        if encoder == "none":
+            if summary != "mean" or bidirectional or num_layers != 1:
+                raise ConfigError(
+                    "model.net.encoder=none averages the token embeddings: it needs "
+                    "model.net.summary=mean, bidirectional=false and num_layers=1"
+                )
+            width = embedding_dim
+        else:
+            self.encoder = RecurrentEncoder(
+                encoder, embedding_dim, hidden_size, num_layers, bidirectional, dropout, impl
+            )
+            width = self.encoder.output_size
+        self.head = nn.Linear(width, num_classes)
+
+    def forward(self, x: Sequence[Tensor]) -> Tensor:
+        ids, lengths, mask = x
+        if self.encoder is None:  # bag of words
+            return self.head(masked_mean(self.embedding(ids), mask))
+        outputs, final = self.encoder(self.embedding(ids), lengths)
+        if self.summary == "last":
+            summary = final
+        elif self.summary == "mean":
+            summary = masked_mean(outputs, mask)
+        else:  # last_output
+            index = (lengths - 1).clamp_min(0).view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])
+            summary = outputs.gather(1, index).squeeze(1)
+        return self.head(summary)

@@ -1,0 +1,261 @@
+"""Text sets: tokenisers, the vocabulary, padded batches, the IMDB-layout folder, the TSV files,
+the bad inputs each names, and every sequence data config composing."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from pytorch_lightning.utilities import move_data_to_device
+
+from dlbasics.data import (
+    SequenceBatch,
+    TextFolderDataModule,
+    TextPairDataModule,
+    load_vocabulary,
+    save_vocabulary,
+)
+from dlbasics.data.sequences import pad_sequences
+from dlbasics.data.text import fit_pair, regex_tokens, whitespace_tokens
+from dlbasics.errors import ConfigError, DataError
+from dlbasics.utils.instantiate import build_datamodule
+from tests.conftest import make_fake_imdb
+
+
+def write_folder(root: Path, reviews: dict[str, list[str]]) -> Path:
+    """An IMDB-layout folder: ``{"train/neg": [text, ...], ...}``, file i named ``i_1.txt``."""
+    for folder, texts in reviews.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i, text in enumerate(texts):
+            (root / folder / f"{i}_1.txt").write_text(text, encoding="utf-8")
+    return root
+
+
+SMALL = {
+    "train/neg": ["bad bad plot", "bad acting", "dull"],
+    "train/pos": ["good plot", "good good good acting", "fun and good"],
+    "test/neg": ["bad zebra", "dull dull", "bad", "awful", "bad plot"],
+    "test/pos": ["good", "fun", "good zebra", "great", "good plot"],
+}
+
+
+def ready(path: Path, **kwargs) -> TextFolderDataModule:
+    data = TextFolderDataModule(path=str(path), **kwargs)
+    data.setup()
+    return data
+
+
+def decoded(data, split: str) -> list[list[str]]:
+    dataset = getattr(data, f"{split}_set")
+    x, _ = dataset.__getitems__(list(range(len(dataset))))
+    tokens = data.vocabulary.tokens
+    return [[tokens[i] for i in row[:n]] for row, n in zip(x.ids.tolist(), x.lengths, strict=True)]
+
+
+def test_tokenizers() -> None:
+    text = "Don't <br />STOP, it's 好看!  a_b"
+    assert regex_tokens(text) == ["don't", "stop", ",", "it's", "好", "看", "!", "a_b"]
+    assert whitespace_tokens(text) == ["Don't", "<br", "/>STOP,", "it's", "好看!", "a_b"]
+    assert regex_tokens("1 < 2 > 0</p>") == ["1", "<", "2", ">", "0"]  # tags only go
+
+
+def test_split_sizes_and_the_stratified_seeded_cut(tmp_path: Path) -> None:
+    data = ready(write_folder(tmp_path, SMALL))
+    assert [len(s) for s in (data.train_set, data.val_set, data.test_set)] == [6, 4, 6]
+    assert data.val_set.targets.tolist() == [0, 0, 1, 1]  # half of each class, rounded down
+    assert data.test_set.targets.tolist() == [0, 0, 0, 1, 1, 1]
+    imdb = ready(make_fake_imdb(tmp_path / "fake", 10))
+    assert [len(s) for s in (imdb.train_set, imdb.val_set, imdb.test_set)] == [20, 10, 10]
+    assert torch.bincount(imdb.val_set.targets).tolist() == [5, 5]
+    again = ready(tmp_path / "fake" / "aclImdb")
+    other = ready(tmp_path / "fake" / "aclImdb", split_seed=1)
+    assert torch.equal(again.val_set.inputs, imdb.val_set.inputs)
+    assert decoded(other, "val") != decoded(imdb, "val")
+    held_out = sorted(map(str, decoded(imdb, "val") + decoded(imdb, "test")))
+    assert held_out == sorted(map(str, decoded(other, "val") + decoded(other, "test")))
+
+
+def test_the_vocabulary_comes_from_training_texts_only(tmp_path: Path) -> None:
+    data = ready(write_folder(tmp_path, SMALL))
+    # counts in train: good 5, bad 3, acting 2, plot 2, and 1, dull 1, fun 1 (ties by token)
+    assert data.vocabulary.tokens == [
+        *("[PAD]", "[UNK]", "good", "bad", "acting", "plot", "and", "dull", "fun")
+    ]
+    assert data.info() == {
+        "num_features": 256,
+        "num_classes": 2,
+        "class_names": ["neg", "pos"],
+        "input_shape": None,
+        "vocab_size": 9,
+    }
+    # zebra (twice), awful and great occur in the test half only: [UNK] there
+    held_out = sorted(map(str, decoded(data, "val") + decoded(data, "test")))
+    expected = ["bad [UNK]", "dull dull", "bad", "[UNK]", "bad plot"]
+    expected += ["good", "fun", "good [UNK]", "[UNK]", "good plot"]
+    assert held_out == sorted(str(text.split()) for text in expected)
+    assert data.vocabulary.encode(["zebra", "great", "[PAD]", "good"]) == [1, 1, 1, 2]
+
+
+def test_min_freq_and_max_size(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path, SMALL)
+    assert ready(folder, min_freq=2).vocabulary.tokens[2:] == ["good", "bad", "acting", "plot"]
+    assert ready(folder, max_size=5).vocabulary.tokens == [
+        "[PAD]",
+        "[UNK]",
+        "good",
+        "bad",
+        "acting",
+    ]
+    with pytest.raises(
+        ConfigError, match=r"data.min_freq=6 leaves the vocabulary without a word.*5"
+    ):
+        ready(folder, min_freq=6)
+
+
+def test_truncation_padding_lengths_and_mask(tmp_path: Path) -> None:
+    data = ready(write_folder(tmp_path, SMALL), max_seq_len=3)
+    assert decoded(data, "train")[4] == ["good", "good", "good"]  # the first three of four
+    x, y = data.train_set.__getitems__([5, 1, 2])  # "fun and good", "bad acting", "dull"
+    assert x.ids.tolist() == [[8, 6, 2], [3, 4, 0], [7, 0, 0]]
+    assert x.lengths.tolist() == [3, 2, 1] and y.tolist() == [1, 0, 0]
+    assert x.mask.tolist() == [[True] * 3, [True, True, False], [True, False, False]]
+    x, _ = data.train_set.__getitems__([1, 2])  # padded to the longest of this batch only
+    assert x.ids.shape == (2, 2) and x.ids.dtype == torch.long and x.mask.dtype == torch.bool
+    one, label = data.train_set[1]
+    assert one.ids.tolist() == [3, 4] and int(one.lengths) == 2 and int(label) == 0
+    moved = move_data_to_device((x, y), torch.device("cpu"))
+    assert isinstance(moved[0], SequenceBatch)
+    assert pad_sequences([[5], [6, 7, 8]], pad_id=0).tolist() == [[5, 0, 0], [6, 7, 8]]
+
+
+def test_a_saved_vocabulary_gives_the_same_ids(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "imdb", SMALL)
+    saved = tmp_path / "run" / "vocab.json"
+    first = ready(folder, save_vocab=str(saved))
+    entry = json.loads(saved.read_text())
+    assert entry["tokens"] == first.vocabulary.tokens and entry["tokenizer"] == "regex"
+    assert entry["specials"] == ["[PAD]", "[UNK]"]
+    # another min_freq would build another vocabulary; the saved one wins
+    again = ready(folder, vocab_path=str(saved), min_freq=3)
+    assert again.vocabulary.tokens == first.vocabulary.tokens
+    for split in ("train_set", "val_set", "test_set"):
+        assert torch.equal(getattr(again, split).inputs, getattr(first, split).inputs)
+    reloaded = load_vocabulary(save_vocabulary(tmp_path / "copy.json", again.vocabulary))
+    assert reloaded.encode(["plot", "zebra"]) == [5, 1]
+    with pytest.raises(ConfigError, match=r"built with tokenizer=regex.*data.tokenizer=whitespace"):
+        ready(folder, vocab_path=str(saved), tokenizer="whitespace")
+    (tmp_path / "bad.json").write_text('{"tokens": ["a"]}')
+    with pytest.raises(DataError, match="bad.json is no vocabulary file"):
+        ready(folder, vocab_path=str(tmp_path / "bad.json"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("no_pos", r"has no train/pos, test/pos folder"),
+        ("empty", r"train/neg/1_1.txt is empty"),
+        ("latin1", r"train/pos/0_1.txt is not UTF-8 text \(byte 3 is 0xe9\)"),
+        ("markup", r"test/pos/0_1.txt has no tokens under data.tokenizer=regex"),
+        ("no_txt", r"test/neg holds no .txt file"),
+    ],
+)
+def test_bad_folders_and_files_are_named(tmp_path: Path, change: str, message: str) -> None:
+    folder = write_folder(tmp_path, SMALL)
+    if change == "no_pos":
+        for half in ("train", "test"):
+            for file in (folder / half / "pos").iterdir():
+                file.unlink()
+            (folder / half / "pos").rmdir()
+    elif change == "empty":
+        (folder / "train/neg/1_1.txt").write_text("  \n")
+    elif change == "latin1":
+        (folder / "train/pos/0_1.txt").write_bytes("caf\u00e9 good".encode("latin-1"))
+    elif change == "markup":
+        (folder / "test/pos/0_1.txt").write_text("<br /><br />")
+    else:
+        for file in (folder / "test/neg").iterdir():
+            file.rename(file.with_suffix(".md"))
+    with pytest.raises(DataError, match=message):
+        ready(folder)
+
+
+def test_bad_settings_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="data.max_seq_len must be a positive integer, got 0"):
+        TextFolderDataModule(path=str(tmp_path), max_seq_len=0)
+    with pytest.raises(ConfigError, match="data.tokenizer='bpe' is unknown"):
+        TextFolderDataModule(path=str(tmp_path), tokenizer="bpe")
+    with pytest.raises(DataError, match=r"no folder .*missing.*Set data.path"):
+        TextFolderDataModule(path=str(tmp_path / "missing")).info()
+
+
+def write_tsv(folder: Path, files: dict[str, list[str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, lines in files.items():
+        (folder / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return folder
+
+
+PAIRS = {
+    "train.tsv": ["how old are you\thow old r u\t1", "", "where is it\twhat is it\t0"],
+    "dev.tsv": ["how are you\twhere are you\t0"],
+    "test.tsv": ["我 爱 你\t我喜欢你\t1"],
+}
+
+
+def test_sentence_pairs_are_one_sequence_joined_by_sep(tmp_path: Path) -> None:
+    data = TextPairDataModule(path=str(write_tsv(tmp_path, PAIRS)), max_seq_len=7)
+    data.setup()
+    vocabulary = data.vocabulary
+    assert vocabulary.tokens[:3] == ["[PAD]", "[UNK]", "[SEP]"]
+    assert data.info()["class_names"] == ["0", "1"] and data.train_set.targets.tolist() == [1, 0]
+    assert decoded(data, "train") == [
+        ["how", "old", "are", "[SEP]", "how", "old", "r"],  # 3 + 4 tokens: 3 + [SEP] + 3
+        ["where", "is", "it", "[SEP]", "what", "is", "it"],
+    ]
+    assert decoded(data, "test") == [["[UNK]"] * 3 + ["[SEP]"] + ["[UNK]"] * 3]
+    assert [fit_pair(10, 2, 7), fit_pair(10, 10, 7), fit_pair(2, 10, 7)] == [(5, 2), (4, 3), (2, 5)]
+    single = {
+        name: [line.split("\t", 1)[1] for line in lines if line] for name, lines in PAIRS.items()
+    }
+    header = {name: ["text\tlabel", *lines] for name, lines in single.items()}
+    data = TextPairDataModule(path=str(write_tsv(tmp_path / "single", header)), header=True)
+    data.setup()
+    assert decoded(data, "train") == [["how", "old", "r", "u"], ["what", "is", "it"]]
+    assert data.vocabulary.specials == ("[PAD]", "[UNK]")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "a\tb\tc\t1",
+            r"dev.tsv:2 has 4 tab-separated columns, expected 3 \(text_a, text_b, label\)",
+        ),
+        ("a\tb\tyes", r"dev.tsv:2: the label 'yes' is not an integer"),
+        ("a\tb\t2", r"dev.tsv:2: label 2 is outside 0..1.*data.num_classes"),
+        ("a\t \t1", r"text_b of .*dev.tsv:2 has no tokens"),
+    ],
+)
+def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    files = {**PAIRS, "dev.tsv": [PAIRS["dev.tsv"][0], line]}
+    with pytest.raises(DataError, match=message):
+        TextPairDataModule(path=str(write_tsv(tmp_path, files))).info()
+    files = {**PAIRS, "train.tsv": ["just one column"]}
+    with pytest.raises(DataError, match=r"train.tsv:1 has 1 .*expected 2 \(text, label\) or 3"):
+        TextPairDataModule(path=str(write_tsv(tmp_path / "one", files))).info()
+
+
+@pytest.mark.parametrize("name", ["digit_sum", "text_folder", "text_tsv", "negation_reviews"])
+def test_every_sequence_data_config_composes(compose_config, fake_data_dir, tmp_path, name) -> None:
+    write_tsv(fake_data_dir / "lcqmc", PAIRS)
+    cfg = compose_config([f"data={name}", f"paths.data_dir={fake_data_dir}"])
+    datamodule = build_datamodule(cfg)
+    info = cfg.data_info
+    assert info.vocab_size > 2 and info.num_features > 0 and info.input_shape is None
+    assert len(info.class_names) == info.num_classes
+    datamodule.setup()
+    x, y = next(iter(datamodule.val_dataloader()))
+    assert isinstance(x, SequenceBatch) and len(x.ids) == len(y) > 0
+    assert int(x.ids.max()) < info.vocab_size and int(x.lengths.max()) <= info.num_features
+    if name != "digit_sum":  # the run dir gets the vocabulary
+        assert load_vocabulary(tmp_path / "vocab.json").tokens == datamodule.vocabulary.tokens

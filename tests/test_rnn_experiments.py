@@ -1,0 +1,33 @@
+"""The recurrent experiments and the sequence data sets through the Trainer, one batch each."""
+
+import math
+
+import pytest
+
+from dlbasics.train import train
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["experiment=nndl/srn_digit_sum"],
+        ["experiment=nndl/lstm_digit_sum", "model.net.impl=cells"],
+        ["model=rnn", "data=digit_sum", "model.net.encoder=gru", "model.net.summary=mean"],
+        [
+            "model=rnn",
+            "data=negation_reviews",
+            "model.net.bidirectional=true",
+            "model.net.summary=mean",
+            "model.net.padding_idx=0",
+        ],
+        ["model=rnn", "data=text_folder", "model.net.impl=cells", "model.net.padding_idx=0"],
+    ],
+    ids=["srn_digit_sum", "lstm_cells", "gru_mean", "bilstm_negation", "text_folder_cells"],
+)
+def test_sequence_models_run_one_batch(overrides, compose_config, fake_data_dir) -> None:
+    cfg = compose_config([*overrides, "debug=fast_dev_run", f"paths.data_dir={fake_data_dir}"])
+    record = train(cfg)
+    assert record["global_step"] == 1
+    assert math.isfinite(record["test/loss"])
