@@ -5,6 +5,7 @@ import math
 import pytest
 
 from dlbasics.train import train
+from tests.tensorboard_runs import load_events, quick_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -31,3 +32,19 @@ def test_sequence_models_run_one_batch(overrides, compose_config, fake_data_dir)
     record = train(cfg)
     assert record["global_step"] == 1
     assert math.isfinite(record["test/loss"])
+
+
+def test_inspection_callbacks_on_a_sequence_model(compose_config, tmp_path) -> None:
+    quick_run(
+        compose_config,
+        tmp_path,
+        None,
+        "model=rnn",
+        "data=digit_sum",
+        "callbacks=inspect",
+        "callbacks.grad_norms.every_n_steps=1",
+        "test=false",
+    )
+    tags = load_events(tmp_path).Tags()
+    assert "grad_norm/net.encoder.recurrence.rnn.weight_hh_l0" in tags["scalars"]
+    assert not tags["images"]  # no images to draw: both picture callbacks step aside

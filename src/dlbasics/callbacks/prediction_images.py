@@ -143,12 +143,13 @@ class PredictionImages(FirstValidationBatch):
         if not self.is_due(trainer, batch_idx, dataloader_idx):
             return
         images, target = batch[0], batch[1]
+        if not isinstance(images, Tensor) or images.ndim not in (3, 4):  # e.g. token sequences
+            self.skip("prediction_images: the inputs are not images; no prediction grid")
+            return
         predicted = pl_module.predicted_labels(pl_module(images))
-        if images.ndim not in (3, 4) or predicted is None or predicted.ndim != 1:
+        if predicted is None or predicted.ndim != 1:
             self.skip(
-                "prediction_images: inputs %s with %s are not images with one class each;"
-                " no prediction grid",
-                tuple(images.shape),
+                "prediction_images: %s are not one class per image; no prediction grid",
                 "no labels" if predicted is None else f"labels {tuple(predicted.shape)}",
             )
             return
