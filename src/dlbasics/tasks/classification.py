@@ -8,6 +8,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from dlbasics.metrics import classification_metrics
 from dlbasics.tasks.base import Task
+from dlbasics.utils.checks import require_choice
 
 
 class ClassificationTask(Task):
@@ -19,14 +20,19 @@ class ClassificationTask(Task):
         monitor: str = "val/acc",
         monitor_mode: str = "max",
         train_metrics: Sequence[str] | None = ("acc",),
+        loss_reduction: str = "mean",
         **task_kwargs,
     ) -> None:
+        require_choice("model.loss_reduction", loss_reduction, ("mean", "sum"))
         self.num_classes = num_classes
         self.top_k = tuple(top_k)
         super().__init__(
             monitor=monitor, monitor_mode=monitor_mode, train_metrics=train_metrics, **task_kwargs
         )
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        # sum: the book's summed cross-entropy, whose gradients grow with the batch size
+        self.loss_fn = nn.CrossEntropyLoss(
+            label_smoothing=label_smoothing, reduction=loss_reduction
+        )
 
     def build_metrics(self) -> MetricCollection:
         return classification_metrics(self.num_classes, self.top_k)

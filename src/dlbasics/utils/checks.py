@@ -33,6 +33,12 @@ def require_non_negative(key: str, value: Any) -> float:
     return float(value)
 
 
+def require_positive(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{key} must be a number > 0, got {value!r}")
+    return float(value)
+
+
 def require_probability(key: str, value: Any) -> float:
     """A threshold strictly between 0 and 1 (0 or 1 would make every decision the same)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
