@@ -1,0 +1,127 @@
+"""Training steps per second of the LSTM classifier on two sequence sets, in one process.
+
+For each data set (digit_sum: 300 sequences of 10 digits, batch 8 as the book; the
+generated negation reviews: 2,000 reviews, batch 32) and each implementation of the
+recurrence (``cells``: the written-out equations, a Python loop over time; ``torch``:
+the fused ``nn.LSTM`` on a packed batch) a plain PyTorch loop runs ``--epochs`` epochs
+over the DataModule's own batches; dlbasics (ClassificationTask + Trainer, no logger,
+checkpoint or bar) runs the ``torch`` implementation on the same DataModule. The first
+epoch of each way is dropped as warm-up; the ways take turns in this process. Run:
+``python benchmarks/sequence_steps.py``.
+"""
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from dlbasics.data.digit_sum import DigitSumDataModule
+from dlbasics.data.negation import NegationReviewsDataModule
+from dlbasics.nets import SequenceClassifier
+from dlbasics.tasks import ClassificationTask
+from dlbasics.utils.measurements import write_measurements
+
+LR = 0.001
+
+
+def data_sets() -> dict[str, pl.LightningDataModule]:
+    sets = {
+        "digit_sum": DigitSumDataModule(batch_size=8),
+        "negation": NegationReviewsDataModule(batch_size=32),
+    }
+    for datamodule in sets.values():
+        datamodule.setup("fit")
+    return sets
+
+
+def new_net(datamodule: pl.LightningDataModule, impl: str) -> nn.Module:
+    torch.manual_seed(0)
+    return SequenceClassifier(
+        datamodule.vocab_size, datamodule.num_classes, 32, 32, "lstm", impl=impl
+    )
+
+
+def plain_steps_per_second(datamodule: pl.LightningDataModule, impl: str, epochs: int) -> float:
+    net = new_net(datamodule, impl)
+    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
+    loss_fn = nn.CrossEntropyLoss()
+    rates = []
+    for _ in range(epochs):
+        start, steps = time.perf_counter(), 0
+        for x, y in datamodule.train_dataloader():
+            optimizer.zero_grad()
+            loss_fn(net(x), y).backward()
+            optimizer.step()
+            steps += 1
+        rates.append(steps / (time.perf_counter() - start))
+    return statistics.median(rates[1:])
+
+
+class StepRate(pl.Callback):
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.start, self.first_step = time.perf_counter(), trainer.global_step
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        steps = trainer.global_step - self.first_step
+        self.rates.append(steps / (time.perf_counter() - self.start))
+
+
+def dlbasics_steps_per_second(datamodule: pl.LightningDataModule, epochs: int) -> float:
+    task = ClassificationTask(
+        num_classes=datamodule.num_classes,
+        net=new_net(datamodule, "torch"),
+        optimizer=lambda params: torch.optim.Adam(params, lr=LR),
+    )
+    rate = StepRate()
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=epochs,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[rate],
+    )
+    trainer.fit(task, datamodule=datamodule)
+    return statistics.median(rate.rates[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=4, help="per way; the first is dropped")
+    parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
+    args = parser.parse_args()
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first epoch is dropped as warm-up)")
+    values: dict[str, float] = {}
+    for name, datamodule in data_sets().items():
+        ways: dict[str, Callable[[], float]] = {
+            "plain cells": lambda d=datamodule: plain_steps_per_second(d, "cells", args.epochs),
+            "plain torch": lambda d=datamodule: plain_steps_per_second(d, "torch", args.epochs),
+            "dlbasics torch": lambda d=datamodule: dlbasics_steps_per_second(d, args.epochs),
+        }
+        for way, measure in ways.items():
+            values[f"{name} {way} steps/s"] = measure()
+        plain = values[f"{name} plain torch steps/s"]
+        values[f"{name} cells vs torch"] = values[f"{name} plain cells steps/s"] / plain
+        values[f"{name} dlbasics vs plain"] = values[f"{name} dlbasics torch steps/s"] / plain
+    for key, value in values.items():
+        print(f"{key:<40}{value:>10.2f}")
+    if args.record:
+        method = (
+            f"training steps per second, median of {args.epochs - 1} epochs per way (first "
+            f"dropped), ways in turn in one process; ratios are of steps per second"
+        )
+        write_measurements(args.record, values, method)
+
+
+if __name__ == "__main__":
+    main()
