@@ -1,5 +1,6 @@
 """Build the DataModule, task, callbacks, loggers and Trainer from a composed config."""
 
+from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
@@ -56,11 +57,30 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
         raise ConfigError(f"trainer: {error}") from error
 
 
+def reuse_saved_vocabulary(run_cfg: DictConfig, run_dir: Path) -> None:
+    """A text run saved its vocabulary (``data.save_vocab``, in its run dir): eval and predict
+    read the token ids from that file instead of rebuilding them from the data, so the ids
+    are the ones the model was trained on even if the training files have changed since."""
+    data = OmegaConf.to_container(run_cfg.data, resolve=False) if "data" in run_cfg else {}
+    if "vocab_path" not in data or data["vocab_path"] or not data.get("save_vocab"):
+        return
+    # the file name only: save_vocab points into the run dir through ${paths.output_dir}
+    saved = run_dir / Path(str(data["save_vocab"])).name
+    if not saved.is_file():
+        raise ConfigError(
+            f"{run_dir} was trained on text but holds no {saved.name}; pass "
+            f"data.vocab_path=<the vocab.json its training run wrote>"
+        )
+    run_cfg.data.vocab_path = str(saved)
+
+
 def run_config_for(cfg: DictConfig) -> DictConfig:
     """The config of the run that wrote ``cfg.ckpt_path``, writing into this command's run
     dir, on one device so no sample is duplicated by a distributed sampler's padding. The
     run's data dir is kept unless ``data_dir=`` is given."""
-    run_cfg = load_run_config(run_dir_of_checkpoint(cfg.ckpt_path))
+    run_dir = run_dir_of_checkpoint(cfg.ckpt_path)
+    run_cfg = load_run_config(run_dir)
+    reuse_saved_vocabulary(run_cfg, run_dir)
     run_cfg.paths.log_dir = cfg.paths.log_dir
     run_cfg.paths.output_dir = cfg.paths.output_dir
     if cfg.get("data_dir"):
