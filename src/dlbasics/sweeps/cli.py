@@ -1,7 +1,8 @@
 """What is written at the sweep root when a multirun ends: the results table, the curves
-figure and, for a CV sweep, the one test of the selected configuration. Run as a Hydra
-callback (``hydra.callbacks.summary`` in conf/hydra/default.yaml) or, for any finished,
-partial or killed sweep, as ``dlbasics-summarize <sweep_dir>``."""
+figure, a metric against a swept number (``sweep_figures.*``) and, for a CV sweep, the one
+test of the selected configuration. Run as a Hydra callback (``hydra.callbacks.summary`` in
+conf/hydra/default.yaml) or, for any finished, partial or killed sweep, as
+``dlbasics-summarize <sweep_dir>``."""
 
 import argparse
 import logging
@@ -10,17 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dlbasics.errors import DlbasicsError
+from dlbasics.studies.metric_against import against_markdown, plot_against, series_against
 from dlbasics.studies.sweep_curves import plot_curves
 from dlbasics.training.selection import retrain_and_test, selection_markdown
 from dlbasics.utils.cli import EXIT_USER_ERROR
 from dlbasics.utils.config import config_value
+from dlbasics.utils.figures import add_png_files
+from dlbasics.utils.run_dir import load_run_config
 
 log = logging.getLogger("dlbasics")
 
 SELECTED_DIR = "selected_test"
+SWEEP_TENSORBOARD = "tensorboard"  # the sweep's own figures, beside the jobs' event files
 
 
 def summarize(sweep_dir: Path, with_selected_test: bool = False) -> Path:
@@ -45,11 +50,25 @@ def summarize(sweep_dir: Path, with_selected_test: bool = False) -> Path:
             extra = selection_markdown(
                 best.path.name, best.overrides, best.monitor, score, record, SELECTED_DIR
             )
+    # What to draw is part of every job's config (the study's experiment file sets it).
+    settings = load_run_config(jobs[0].path) if jobs else OmegaConf.create()
+    curve_tags = config_value(settings, "sweep_figures.curves")
+    against = config_value(settings, "sweep_figures.against")
+    metric = str(config_value(settings, "sweep_figures.metric", "test/acc"))
+    figures: dict[str, Path] = {}
+    if against:
+        series = series_against([(j.overrides, j.metrics) for j in jobs], str(against), metric)
+        figures[f"sweep/{metric}_vs_{against}"] = plot_against(series, against, metric, sweep_dir)
+        extra = "\n\n".join(filter(None, [against_markdown(series, against, metric), extra]))
     write_summary(sweep_dir, extra)
     monitor = next((j.monitor for j in jobs if j.monitor), None)
-    figure = plot_curves([(j.path, j.overrides) for j in jobs if j.metrics], monitor, sweep_dir)
-    if figure is not None:
-        log.info("sweep curves: %s", figure)
+    runs = [(j.path, j.overrides) for j in jobs if j.metrics]
+    curves = plot_curves(runs, monitor, sweep_dir, list(curve_tags) if curve_tags else None)
+    if curves is not None:
+        figures["sweep/curves"] = curves
+    if figures:
+        add_png_files(sweep_dir / SWEEP_TENSORBOARD, figures)
+        log.info("sweep figures: %s", ", ".join(str(path) for path in figures.values()))
     log.info("sweep summary: %s", sweep_dir / SUMMARY_MD)
     return sweep_dir / SUMMARY_MD
 

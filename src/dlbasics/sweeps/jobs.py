@@ -22,8 +22,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from dlbasics.errors import ConfigError
 from dlbasics.sweeps.resume import sweep_key
 from dlbasics.utils.cli import find_user_error
+from dlbasics.utils.config import config_value
 from dlbasics.utils.run_dir import read_metrics
 
 log = logging.getLogger("dlbasics")
@@ -93,6 +95,20 @@ def returned_metric(record: dict[str, Any] | None, cfg: DictConfig) -> float | N
     return None
 
 
+def check_sweep_figures(cfg: DictConfig, overrides: list[str]) -> None:
+    """``sweep_figures.against`` must name a key this job's overrides set, or the figure at
+    the sweep's end would fail only after every job has run. Raised before the first job
+    starts, it stops the sweep with nothing run."""
+    against = config_value(cfg, "sweep_figures.against")
+    keys = {item.partition("=")[0].lstrip("+~") for item in overrides}
+    if against and against not in keys:
+        raise ConfigError(
+            f"sweep_figures.against={against}: the sweep does not vary {against} (its jobs "
+            f"set {', '.join(sorted(keys))}); sweep it, e.g. {against}=5,10,15, or set "
+            f"sweep_figures.against=null"
+        )
+
+
 def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictConfig], Any]:
     """Wrap ``train(cfg) -> record`` into a Hydra task returning ``cfg.optimized_metric``.
 
@@ -107,6 +123,7 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
             return returned_metric(task(cfg), cfg)
         job_dir = Path(HydraConfig.get().runtime.output_dir)
         overrides = list(HydraConfig.get().overrides.task)
+        check_sweep_figures(cfg, overrides)
         record = finished_record(job_dir, overrides)
         if record is not None:
             log.info("skipping %s: its metrics.json already exists", job_dir)

@@ -7,6 +7,7 @@ drawing a prediction grid.
 
 import io
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -19,11 +20,20 @@ import PIL.Image
 import pytorch_lightning as pl
 from matplotlib.figure import Figure
 from tensorboard.compat.proto.summary_pb2 import Summary
+from torch.utils.tensorboard import SummaryWriter
 
 from dlbasics.compat import file_writer
 from dlbasics.utils.loggers import tensorboard_writers
 
-__all__ = ["FIGURES_DIR", "figure_path", "log_figure", "log_image", "plt", "png_summary"]
+__all__ = [
+    "FIGURES_DIR",
+    "add_png_files",
+    "figure_path",
+    "log_figure",
+    "log_image",
+    "plt",
+    "png_summary",
+]
 
 FIGURES_DIR = "figures"
 
@@ -74,6 +84,17 @@ def png_summary(tag: str, png: bytes) -> Summary:
         encoded_image_string=png,
     )
     return Summary(value=[Summary.Value(tag=tag, image=image)])
+
+
+def add_png_files(log_dir: str | Path, pngs: Mapping[str, Path]) -> None:
+    """Write PNG files (tag → path) as images into a TensorBoard log dir of their own, for
+    figures drawn outside a trainer (the figures at a sweep's root)."""
+    writer = SummaryWriter(str(log_dir))
+    try:
+        for tag, path in pngs.items():
+            file_writer(writer).add_summary(png_summary(tag, Path(path).read_bytes()), 0)
+    finally:
+        writer.close()
 
 
 def _add_png(trainer: pl.Trainer, tag: str, png: bytes, step: int | None) -> None:
