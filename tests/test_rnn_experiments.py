@@ -2,6 +2,7 @@
 the lines of a text file; bad input through the command line."""
 
 import csv
+import json
 import math
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
+from torch import nn
 
 from dlbasics.data import TextFolderDataModule
 from dlbasics.data.text import regex_tokens
@@ -17,7 +19,7 @@ from dlbasics.predict import main as predict_main
 from dlbasics.tasks import ClassificationTask
 from dlbasics.train import main as train_main
 from dlbasics.train import train
-from dlbasics.utils.instantiate import run_config_for
+from dlbasics.utils.instantiate import build_datamodule, build_model, run_config_for
 from tests.conftest import file_contents, make_fake_imdb, run_dirs, run_main
 from tests.tensorboard_runs import load_events, quick_run
 
@@ -93,6 +95,30 @@ def test_eval_reads_the_vocabulary_the_run_saved(compose_config, tmp_path, fake_
     result = evaluate(eval_cfg)
     assert result["test/loss"] == pytest.approx(record["test/loss"], abs=1e-6)
     assert result["test/acc"] == pytest.approx(record["test/acc"], abs=1e-6)
+
+
+def test_the_books_imdb_bilstm_trains_and_tests(compose_config, tmp_path) -> None:
+    """nndl/bilstm_imdb as configured, end to end on a small folder in the IMDB layout."""
+    data_dir = tmp_path / "data"
+    make_fake_imdb(data_dir, 12)
+    cfg = compose_config(["experiment=nndl/bilstm_imdb", f"paths.data_dir={data_dir}"])
+    assert cfg.data.path == str(data_dir / "aclImdb")
+    assert (cfg.data.max_seq_len, cfg.data.batch_size, cfg.trainer.max_epochs) == (256, 128, 3)
+    build_datamodule(cfg)
+    task = build_model(cfg)
+    net = task.net
+    assert (net.embedding.embedding_dim, net.embedding.padding_idx) == (256, 0)
+    lstm = net.encoder.recurrence.rnn
+    assert isinstance(lstm, nn.LSTM) and lstm.bidirectional
+    assert (lstm.input_size, lstm.hidden_size, lstm.num_layers) == (256, 256, 1)
+    assert net.summary == "mean"
+    assert (net.head.in_features, net.head.out_features) == (512, 2)
+    optimizer = task.configure_optimizers()
+    assert type(optimizer) is torch.optim.Adam and optimizer.param_groups[0]["lr"] == 1e-3
+    record = train(cfg)
+    assert (record["epochs"], record["global_step"]) == (3, 3)  # 24 reviews: one batch an epoch
+    assert 0.0 <= record["test/acc"] <= 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text())["test/acc"] == record["test/acc"]
 
 
 SHORT_RUN = [
