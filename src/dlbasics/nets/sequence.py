@@ -4,7 +4,8 @@
 words, blind to word order) is the baseline a recurrent encoder has to beat.
 
 The input is ``(ids (B, T), lengths (B,), mask (B, T))``: a padded batch with each
-sequence's length and its valid positions (the sequence data sets' batch). The summary:
+sequence's length and its valid positions (the sequence data sets' batch); an id outside
+``0..vocab_size-1`` stops the forward pass with a DataError that names it. The summary:
 
 - ``last``: the final state of the last layer, both directions side by side when
   bidirectional (the forward state after the last real token, the backward state after
@@ -16,13 +17,31 @@ sequence's length and its valid positions (the sequence data sets' batch). The s
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
-from dlbasics.errors import ConfigError
+from dlbasics.errors import ConfigError, DataError
 from dlbasics.nets.recurrent import GATES, RecurrentEncoder
 from dlbasics.utils.checks import require_choice, require_positive_integer
 
 SUMMARIES = ("last", "mean", "last_output")
+
+
+def check_token_ids(ids: Tensor, vocab_size: int) -> None:
+    """Every id must index a row of the embedding: torch reports one that does not as a bare
+    IndexError on the CPU and as a device-side assert on a GPU, naming neither the id nor
+    the vocabulary. One min/max reduction and one read of its two numbers per batch."""
+    if not ids.numel():
+        return
+    low, high = torch.stack(torch.aminmax(ids)).tolist()
+    if low < 0 or high >= vocab_size:
+        raise DataError(
+            f"token id {low if low < 0 else high} is outside the embedding's ids "
+            f"0..{vocab_size - 1} (model.net.vocab_size={vocab_size}): the ids come from "
+            f"another vocabulary than the net was built for. Leave model.net.vocab_size at "
+            f"${{data_info.vocab_size}}, and predict with the vocab.json of the run that "
+            f"trained the checkpoint"
+        )
 
 
 def masked_mean(outputs: Tensor, mask: Tensor) -> Tensor:
@@ -75,6 +94,7 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, x: Sequence[Tensor]) -> Tensor:
         ids, lengths, mask = x
+        check_token_ids(ids, self.embedding.num_embeddings)
         if self.encoder is None:  # bag of words
             return self.head(masked_mean(self.embedding(ids), mask))
         outputs, final = self.encoder(self.embedding(ids), lengths)
