@@ -23,23 +23,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
-from dlbasics.utils.checks import require_choice, require_positive_integer
+from dlbasics.utils.checks import require_choice, require_dropout, require_positive_integer
 
 SCORINGS = ("additive", "dot", "scaled_dot")
-
-
-def require_dropout(key: str, value: object) -> float:
-    """A dropout probability in ``[0, 1)`` (1 would drop everything)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"{key} must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def require_flag(key: str, value: object) -> bool:
-    """A true/false switch (a string such as ``"false"`` would be truthy)."""
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, got {value!r}")
-    return value
 
 
 def require_heads(hidden_size: int, heads: int) -> int:

@@ -17,16 +17,18 @@ import torch
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
-from dlbasics.nets.attention import MultiHeadSelfAttention, require_dropout, require_flag
+from dlbasics.nets.attention import MultiHeadSelfAttention
 from dlbasics.nets.mlp import make_activation
-from dlbasics.nets.sequence import masked_mean
+from dlbasics.nets.sequence import check_token_ids, last_valid, masked_mean
 from dlbasics.utils.checks import (
     require_choice,
+    require_dropout,
+    require_flag,
     require_integer,
     require_positive_integer,
 )
 
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "last")
 FFN_ACTIVATIONS = ("relu", "gelu")
 
 
@@ -183,7 +185,8 @@ class TransformerClassifier(nn.Module):
     The input is the sequence sets' batch ``(ids (B, T), lengths (B,), mask (B, T))``, or
     a sentence-pair batch with segment ids ``(B, T)`` as a fourth field. ``pooling``:
     ``cls`` takes the output at position 0 (the ``[CLS]`` token the data puts first),
-    ``mean`` the mean of the outputs over the valid tokens. Pre-norm stacks
+    ``mean`` the mean of the outputs over the valid tokens, ``last`` the output at the last
+    valid token (where a task puts its query). Pre-norm stacks
     (``norm_first``) end in a LayerNorm, as their blocks leave the residual sum
     un-normalised.
 
@@ -230,6 +233,7 @@ class TransformerClassifier(nn.Module):
     def encode(self, x: Sequence[Tensor]) -> Tensor:
         """The last block's outputs ``(B, T, hidden_size)`` for a batch as in ``forward``."""
         ids, _, mask = x[:3]
+        check_token_ids(ids, self.embedding.tokens.num_embeddings)
         hidden = self.embedding(ids, x[3] if len(x) > 3 else None)
         for block in self.blocks:
             hidden = block(hidden, mask)
@@ -237,5 +241,10 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, x: Sequence[Tensor]) -> Tensor:
         hidden = self.encode(x)
-        summary = hidden[:, 0] if self.pooling == "cls" else masked_mean(hidden, x[2])
+        if self.pooling == "cls":
+            summary = hidden[:, 0]
+        elif self.pooling == "mean":
+            summary = masked_mean(hidden, x[2])
+        else:  # the output at the last real token (a query placed at the end)
+            summary = last_valid(hidden, x[1])
         return self.head(summary)
