@@ -126,7 +126,7 @@ def test_bag_of_words_baseline_is_the_mean_embedding_and_refuses_recurrent_optio
     shuffled = batch(ids[:, [4, 3, 2, 1, 0]], torch.tensor([5, 5, 5, 5]))
     full = batch(ids, torch.tensor([5, 5, 5, 5]))
     assert torch.allclose(bag(shuffled), bag(full), atol=1e-6)  # word order is invisible
-    with pytest.raises(ConfigError, match="encoder=none averages the token embeddings"):
+    with pytest.raises(ConfigError, match="encoder=none pools the token embeddings themselves"):
         SequenceClassifier(10, 2, encoder="none", summary="last")
 
 
