@@ -151,3 +151,26 @@ def run_cli(
 def run_dirs(log_dir: Path, task_name: str = "train") -> list[Path]:
     """Run dirs of ``task_name`` under ``log_dir``, oldest first."""
     return sorted((log_dir / task_name / "runs").glob("*"))
+
+
+def run_main(
+    main: Callable[[], object],
+    *args: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture | None = None,
+) -> tuple[int, str]:
+    """Call a console-script ``main()`` in this process (no import cost) as the shell would:
+    its exit code (0 when it returns) and what it wrote to stderr (with ``capsys``)."""
+    monkeypatch.setattr(sys, "argv", ["dlbasics", *args])
+    GlobalHydra.instance().clear()
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    return code, capsys.readouterr().err if capsys is not None else ""
+
+
+def file_contents(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` and its bytes: equal snapshots mean nothing was touched."""
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

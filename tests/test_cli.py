@@ -4,18 +4,16 @@ import csv
 import json
 import logging
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hydra.core.global_hydra import GlobalHydra
 
 from dlbasics.eval import main as eval_main
 from dlbasics.predict import main as predict_main
 from dlbasics.train import main as train_main
 from dlbasics.train import train
-from tests.conftest import make_fake_idx_set, run_cli, run_dirs
+from tests.conftest import file_contents, make_fake_idx_set, run_cli, run_dirs, run_main
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -47,10 +45,6 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
         "run_dir": run_dir,
         "stdout": result.stdout + result.stderr,
     }
-
-
-def _snapshot(run_dir: Path) -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
 
 
 def test_train_writes_a_complete_run_dir(workspace):
@@ -145,20 +139,11 @@ BAD_INPUTS = {
 }
 
 
-def _run_main(main, *args: str, capsys, monkeypatch) -> tuple[int, str]:
-    """Call a console-script ``main()`` in this process (no import cost) as the shell would."""
-    monkeypatch.setattr(sys, "argv", ["dlbasics", *args])
-    GlobalHydra.instance().clear()
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    return exit_info.value.code, capsys.readouterr().err
-
-
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_gives_one_clear_message(case, workspace, capsys, monkeypatch):
     overrides, expected = BAD_INPUTS[case]
-    before = _snapshot(workspace["run_dir"])
-    code, stderr = _run_main(
+    before = file_contents(workspace["run_dir"])
+    code, stderr = run_main(
         train_main,
         f"paths.log_dir={workspace['log_dir']}",
         *overrides,
@@ -168,7 +153,7 @@ def test_bad_input_gives_one_clear_message(case, workspace, capsys, monkeypatch)
     assert code != 0
     assert expected in stderr
     assert "Traceback" not in stderr
-    assert _snapshot(workspace["run_dir"]) == before
+    assert file_contents(workspace["run_dir"]) == before
 
 
 def test_corrupt_idx_file_is_reported(tmp_path):
@@ -191,7 +176,7 @@ def test_corrupt_idx_file_is_reported(tmp_path):
 
 @pytest.mark.parametrize("main", [eval_main, predict_main], ids=["eval", "predict"])
 def test_missing_checkpoint_is_reported(main, workspace, capsys, monkeypatch):
-    code, stderr = _run_main(
+    code, stderr = run_main(
         main,
         f"paths.log_dir={workspace['log_dir']}",
         "ckpt_path=/nonexistent/run/checkpoints/last.ckpt",

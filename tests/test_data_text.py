@@ -157,6 +157,10 @@ def test_a_saved_vocabulary_gives_the_same_ids(tmp_path: Path) -> None:
         ("latin1", r"train/pos/0_1.txt is not UTF-8 text \(byte 3 is 0xe9\)"),
         ("markup", r"test/pos/0_1.txt has no tokens under data.tokenizer=regex"),
         ("no_txt", r"test/neg holds no .txt file"),
+        (
+            "unreadable",
+            r"cannot read .*train/neg/9_1.txt \(Is a directory\); make it a readable text file",
+        ),
     ],
 )
 def test_bad_folders_and_files_are_named(tmp_path: Path, change: str, message: str) -> None:
@@ -172,6 +176,8 @@ def test_bad_folders_and_files_are_named(tmp_path: Path, change: str, message: s
         (folder / "train/pos/0_1.txt").write_bytes("caf\u00e9 good".encode("latin-1"))
     elif change == "markup":
         (folder / "test/pos/0_1.txt").write_text("<br /><br />")
+    elif change == "unreadable":  # named like a review, but no file it can read
+        (folder / "train/neg/9_1.txt").mkdir()
     else:
         for file in (folder / "test/neg").iterdir():
             file.rename(file.with_suffix(".md"))
@@ -186,6 +192,57 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
         TextFolderDataModule(path=str(tmp_path), tokenizer="bpe")
     with pytest.raises(DataError, match=r"no folder .*missing.*Set data.path"):
         TextFolderDataModule(path=str(tmp_path / "missing")).info()
+
+
+def test_lines_to_predict_get_the_ids_of_the_saved_vocabulary(tmp_path: Path) -> None:
+    saved = tmp_path / "run" / "vocab.json"
+    ready(write_folder(tmp_path / "imdb", SMALL), save_vocab=str(saved))
+    lines = tmp_path / "reviews.txt"
+    # a byte-order mark, blank lines, CRLF and a lone CR end lines as a text editor reads them
+    lines.write_bytes(
+        "\ufeffGood plot, zebra!\r\n\n   \nfun fun fun fun fun bad\rdull <br /> acting\n".encode()
+    )
+    # no training folder: the saved vocabulary alone encodes the lines
+    data = TextFolderDataModule(path=str(tmp_path / "gone"), vocab_path=str(saved), max_seq_len=4)
+    assert data.info()["vocab_size"] == 9
+    encoded = data.encode_lines(lines)
+    assert encoded.numbers == [1, 4, 5]
+    assert encoded.texts == ["Good plot, zebra!", "fun fun fun fun fun bad", "dull <br /> acting"]
+    x, targets = encoded.dataset.__getitems__([0, 1, 2])
+    # good plot , zebra (! cut at max_seq_len=4); "," and "zebra" are no training words
+    assert x.ids.tolist() == [[2, 5, 1, 1], [8, 8, 8, 8], [7, 4, 0, 0]]
+    assert x.lengths.tolist() == [4, 4, 2] and targets.tolist() == [-1, -1, -1]
+
+
+def test_lines_of_a_pair_set_are_tab_separated_pairs(tmp_path: Path) -> None:
+    data = TextPairDataModule(path=str(write_tsv(tmp_path / "tsv", PAIRS)), max_seq_len=5)
+    lines = tmp_path / "pairs.txt"
+    lines.write_text("how old are you\twhat is it\n")
+    x, _ = data.encode_lines(lines).dataset.__getitems__([0])
+    tokens = data.vocabulary.tokens
+    assert [tokens[i] for i in x.ids[0].tolist()] == ["how", "old", "[SEP]", "what", "is"]
+    lines.write_text("how old are you\n")
+    with pytest.raises(DataError, match=r"pairs.txt:1 has 1 tab-separated columns.*text_a <TAB>"):
+        data.encode_lines(lines)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, r"text_file=.*missing.txt does not exist; pass text_file=<a UTF-8 text file"),
+        (b"\n  \n\t\r\n", r"text_file=.*lines.txt holds no text, every line is empty; pass"),
+        (b"good\ncaf\xe9\n", r"text_file: .*lines.txt is not UTF-8 text \(byte 8 is 0xe9\)"),
+        (b"good\n<br />\n", r"lines.txt:2 has no tokens under data.tokenizer=regex"),
+    ],
+    ids=["missing", "blank", "latin1", "markup"],
+)
+def test_bad_files_to_predict_are_named(tmp_path: Path, content, message) -> None:
+    data = ready(write_folder(tmp_path / "imdb", SMALL))
+    lines = tmp_path / ("missing.txt" if content is None else "lines.txt")
+    if content is not None:
+        lines.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        data.encode_lines(lines, key="text_file")
 
 
 def write_tsv(folder: Path, files: dict[str, list[str]]) -> Path:

@@ -1,13 +1,19 @@
 """Recurrent cells written from their equations against torch's fused RNN/LSTM/GRU, on
 padded batches with per-sample lengths, and the sequence classifier's summaries."""
 
+import functools
+
 import pytest
+import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from dlbasics.errors import ConfigError
+from dlbasics.data import SequenceDataset
+from dlbasics.data.base import pass_through
+from dlbasics.errors import ConfigError, DataError
 from dlbasics.nets.recurrent import RecurrentEncoder, reverse_within_lengths
 from dlbasics.nets.sequence import SequenceClassifier, masked_mean
+from dlbasics.tasks import ClassificationTask
 
 LENGTHS = torch.tensor([5, 3, 1, 4])
 
@@ -93,8 +99,9 @@ def test_classifier_summaries(impl):
 
 
 def test_bad_recurrent_options_name_the_key():
-    with pytest.raises(ConfigError, match="model.net.hidden_size"):
-        SequenceClassifier(10, 2, hidden_size=0)
+    for size in (0, -4):
+        with pytest.raises(ConfigError, match=f"model.net.hidden_size must be .*got {size}"):
+            SequenceClassifier(10, 2, hidden_size=size)
     with pytest.raises(ConfigError, match="model.net.encoder='transformer' is unknown"):
         SequenceClassifier(10, 2, encoder="transformer")
     with pytest.raises(ConfigError, match="summary=last_output with model.net.bidirectional"):
@@ -119,5 +126,37 @@ def test_bag_of_words_baseline_is_the_mean_embedding_and_refuses_recurrent_optio
     shuffled = batch(ids[:, [4, 3, 2, 1, 0]], torch.tensor([5, 5, 5, 5]))
     full = batch(ids, torch.tensor([5, 5, 5, 5]))
     assert torch.allclose(bag(shuffled), bag(full), atol=1e-6)  # word order is invisible
-    with pytest.raises(ConfigError, match="encoder=none averages the token embeddings"):
+    with pytest.raises(ConfigError, match="encoder=none pools the token embeddings themselves"):
         SequenceClassifier(10, 2, encoder="none", summary="last")
+
+
+@pytest.mark.parametrize("bad_id", [10, -1])
+@pytest.mark.parametrize("encoder", ["lstm", "none"])
+def test_a_token_id_outside_the_vocabulary_is_named(bad_id, encoder):
+    summary = "mean" if encoder == "none" else "last"
+    net = SequenceClassifier(10, 2, encoder=encoder, summary=summary)
+    ids = torch.tensor([[3, bad_id, 0], [9, 2, 1]])
+    with pytest.raises(DataError) as error:
+        net(batch(ids, torch.tensor([3, 3])))
+    message = str(error.value)
+    assert f"token id {bad_id} is outside the embedding's ids 0..9" in message
+    assert "model.net.vocab_size=10" in message and "${data_info.vocab_size}" in message
+    assert net(batch(ids.clamp(0, 9), torch.tensor([3, 3]))).shape == (2, 2)  # in range: fine
+
+
+def test_a_token_id_outside_the_vocabulary_stops_prediction_with_its_message():
+    """At predict time, through the Trainer: ids of a larger vocabulary than the net's."""
+    task = ClassificationTask(
+        num_classes=2,
+        top_k=(),
+        net=SequenceClassifier(5, 2, padding_idx=0),
+        optimizer=functools.partial(torch.optim.Adam, lr=1e-3),
+    )
+    ids = torch.tensor([[1, 2, 3], [4, 7, 0]], dtype=torch.int32)
+    dataset = SequenceDataset(ids, torch.tensor([-1, -1]), pad_id=0)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=2, collate_fn=pass_through)
+    trainer = pl.Trainer(
+        accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    with pytest.raises(DataError, match=r"token id 7 is outside the embedding's ids 0..4"):
+        trainer.predict(task, dataloaders=loader)

@@ -73,3 +73,23 @@ def test_init_schemes() -> None:
     assert float(he.layers[0].bias.detach().abs().sum()) == 0
     with pytest.raises(ConfigError, match="model.net.init='orthogonal' is unknown; allowed values"):
         MLP(4, 2, [3], init="orthogonal")
+
+
+@pytest.mark.parametrize(
+    ("variant", "clip_value", "per_tensor"),
+    [("none", None, False), ("global_norm", 5.0, False), ("per_tensor", None, True)],
+)
+def test_gradient_clipping_arms(compose_config, variant, clip_value, per_tensor) -> None:
+    """The study's arms are the single experiments nndl/srn_explode, srn_clip and
+    srn_clip_per_tensor: the same base run, one clipping switch each."""
+    cfg = compose_config(["experiment=study/gradient_clipping", f"+variant=clipping/{variant}"])
+    assert cfg.trainer.gradient_clip_val == clip_value
+    assert ("clip_per_tensor" in cfg.callbacks) == per_tensor
+    assert "grad_norms" in cfg.callbacks and cfg.optimizer.lr == 0.2
+    assert cfg.data.seq_len == 20 and cfg.model.loss_reduction == "sum"
+    single = {"none": "srn_explode", "global_norm": "srn_clip", "per_tensor": "srn_clip_per_tensor"}
+    alone = compose_config([f"experiment=nndl/{single[variant]}"])
+    assert alone.trainer.gradient_clip_val == clip_value
+    assert list(alone.callbacks) == list(cfg.callbacks)
+    memory = compose_config(["experiment=study/memory_length"])
+    assert memory.sweep_figures.against == "data.seq_len" and memory.trainer.max_epochs == 100

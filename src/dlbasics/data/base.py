@@ -139,11 +139,16 @@ class InMemoryDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, self.batch_size, train=True)
 
+    def eval_loader(self, dataset: TensorBatchDataset) -> DataLoader:
+        """Batches of ``dataset`` in order, ``eval_batch_size`` each, as validation and test
+        get them (e.g. for samples encoded to predict, which are no split of the set)."""
+        return self._loader(dataset, self.eval_batch_size, train=False)
+
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, train=False)
+        return self.eval_loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, self.eval_batch_size, train=False)
+        return self.eval_loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()

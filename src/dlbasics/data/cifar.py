@@ -17,7 +17,7 @@ from torchvision import datasets
 
 from dlbasics.data.images import ImageDataModule, RandomCropFlip, Split, carve_validation
 from dlbasics.errors import ConfigError, DataError
-from dlbasics.utils.checks import require_choice, require_integer
+from dlbasics.utils.checks import require_choice, require_flag, require_integer
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -145,8 +145,7 @@ class CIFAR10DataModule(ImageDataModule):
                 f"data.val_size=null"
             )
         self.val_size = val_size
-        if not isinstance(augment, bool):
-            raise ConfigError(f"data.augment must be true or false, got {augment!r}")
+        require_flag("data.augment", augment)
         self.augment = augment
         self.train_augmentation = RandomCropFlip(padding=4) if augment else None
         self._class_names: list[str] | None = None

@@ -27,7 +27,7 @@ from torch import Tensor
 from dlbasics.data.base import InMemoryDataModule, split_indices
 from dlbasics.data.sequences import SequenceDataset
 from dlbasics.errors import ConfigError
-from dlbasics.utils.checks import require_integer, require_positive_integer
+from dlbasics.utils.checks import require_flag, require_integer, require_positive_integer
 
 DIGITS = 10
 PAIRS = DIGITS * DIGITS
@@ -89,8 +89,7 @@ class DigitSumDataModule(InMemoryDataModule):
                     f"sequence in the split), got {value!r}; set data.{key}_copies=1 or more"
                 )
             self.copies.append(value)
-        if not isinstance(disjoint_pairs, bool):
-            raise ConfigError(f"data.disjoint_pairs must be true or false, got {disjoint_pairs!r}")
+        require_flag("data.disjoint_pairs", disjoint_pairs)
         self.disjoint_pairs = disjoint_pairs
         self.pair_counts = [
             require_positive_integer("data.val_pairs", val_pairs),

@@ -21,6 +21,8 @@ cut at ``max_size`` ids in all. A token outside it, or one spelled like a specia
 encodes as ``[UNK]``. ``save_vocab`` writes it as JSON (the tokens in id order, the
 specials and the tokeniser) when the DataModule is set up; ``vocab_path`` reuses such a
 file instead of building one, which is how a later evaluation gets exactly the same ids.
+A saved vocabulary is read on its own, without the texts, so ``encode_lines`` (raw lines
+to predict) needs only the run's vocab.json, not its training data.
 """
 
 import json
@@ -161,12 +163,38 @@ def read_text_file(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except OSError as error:
-        raise DataError(f"cannot read {path} ({error.strerror or error})") from error
+        raise DataError(
+            f"cannot read {path} ({error.strerror or error}); make it a readable text file "
+            f"or remove it"
+        ) from error
     except UnicodeDecodeError as error:
         raise DataError(
             f"{path} is not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}); "
             f"convert it to UTF-8 (e.g. iconv -t utf-8) or remove it"
         ) from error
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # universal newlines, as open() reads text; not
+# str.splitlines, which also breaks at U+2028 and other separators a review may hold
+
+
+def read_text_lines(path: str | Path, key: str) -> tuple[list[int], list[str]]:
+    """The non-empty lines of the UTF-8 file ``path`` (a leading byte-order mark dropped) and
+    their line numbers, from 1; the messages name the setting ``key`` that gave the path."""
+    path = Path(path).expanduser()
+    fix = f"pass {key}=<a UTF-8 text file with one text per line>"
+    if not path.is_file():
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(f"{key}={path} {problem}; {fix}")
+    try:
+        text = read_text_file(path)
+    except DataError as error:
+        raise DataError(f"{key}: {error}") from error
+    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
+        raise DataError(f"{key}={path} holds no text, every line is empty; {fix}")
+    return [number for number, _ in numbered], [line for _, line in numbered]
 
 
 Text = str | tuple[str, str]  # one text, or a sentence pair
@@ -188,6 +216,16 @@ class TextSplit:
             [self.labels[i] for i in indices],
             [self.sources[i] for i in indices],
         )
+
+
+@dataclass
+class TextLines:
+    """Lines of a file to predict: their numbers in the file, the texts as read, and the
+    encoded samples (targets -1: the lines have no label)."""
+
+    numbers: list[int]
+    texts: list[str]
+    dataset: SequenceDataset
 
 
 def fit_pair(first: int, second: int, budget: int) -> tuple[int, int]:
@@ -250,7 +288,11 @@ class TextDataModule(InMemoryDataModule):
     @property
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
-            self._prepare()
+            # a saved vocabulary needs no texts; one to build reads and encodes them all
+            if self.vocab_path is not None:
+                self._vocabulary = self._saved_vocabulary()
+            else:
+                self._prepare()
         return self._vocabulary
 
     @property
@@ -273,10 +315,8 @@ class TextDataModule(InMemoryDataModule):
             samples.append(tokens[0] if len(tokens) == 1 else tuple(tokens))
         return samples
 
-    def _vocabulary_for(self, train: list, specials: tuple[str, ...]) -> Vocabulary:
-        if self.vocab_path is None:
-            words = chain.from_iterable([s] if isinstance(s, list) else s for s in train)
-            return build_vocabulary(words, specials, self.tokenizer, self.min_freq, self.max_size)
+    def _saved_vocabulary(self) -> Vocabulary:
+        """The vocabulary at ``vocab_path``, checked against this set's tokeniser."""
         vocabulary = load_vocabulary(self.vocab_path)
         if vocabulary.tokenizer != self.tokenizer:
             raise ConfigError(
@@ -284,6 +324,14 @@ class TextDataModule(InMemoryDataModule):
                 f"{vocabulary.tokenizer}, but data.tokenizer={self.tokenizer}; set "
                 f"data.tokenizer={vocabulary.tokenizer}"
             )
+        return vocabulary
+
+    def _vocabulary_for(self, train: list, specials: tuple[str, ...]) -> Vocabulary:
+        if self.vocab_path is None:
+            words = chain.from_iterable([s] if isinstance(s, list) else s for s in train)
+            return build_vocabulary(words, specials, self.tokenizer, self.min_freq, self.max_size)
+        # loaded already if info() asked for the vocabulary size before setup
+        vocabulary = self._vocabulary if self._vocabulary is not None else self._saved_vocabulary()
         if vocabulary.specials != specials:
             raise DataError(
                 f"data.vocab_path={self.vocab_path} has the specials {list(vocabulary.specials)}, "
@@ -312,16 +360,45 @@ class TextDataModule(InMemoryDataModule):
             )
         specials = PAIR_SPECIALS if paired else SPECIALS
         self._vocabulary = self._vocabulary_for(tokenized["train"], specials)
-        pad_id = self._vocabulary.id(PAD)
         for split in SPLITS:
-            ids = pad_sequences([self._encode(s) for s in tokenized[split]], pad_id)
-            labels = torch.tensor(texts[split].labels, dtype=torch.long)
-            self._splits[split] = SequenceDataset(ids, labels, pad_id)
+            self._splits[split] = self._dataset(tokenized[split], texts[split].labels)
+
+    def _dataset(self, tokenized: list, labels: list[int]) -> SequenceDataset:
+        """Tokenised samples encoded with the vocabulary, truncated and padded."""
+        pad_id = self._vocabulary.id(PAD)
+        ids = pad_sequences([self._encode(sample) for sample in tokenized], pad_id)
+        return SequenceDataset(ids, torch.tensor(labels, dtype=torch.long), pad_id)
+
+    def encode_lines(self, path: str | Path, key: str = "text_file") -> TextLines:
+        """The non-empty lines of the UTF-8 file ``path`` as samples to predict, tokenised,
+        encoded (a word outside the vocabulary is ``[UNK]``) and truncated to
+        ``max_seq_len`` as the training texts were. With a vocabulary of sentence pairs
+        each line is ``text_a <TAB> text_b``. ``key`` is the setting that named the file."""
+        numbers, lines = read_text_lines(path, key)
+        sources = [f"{path}:{number}" for number in numbers]
+        vocabulary = self.vocabulary  # the saved one, if vocab_path names it: no texts read
+        texts: list[Text] = list(lines)
+        if SEP in vocabulary.specials:  # a run on sentence pairs
+            texts = list(map(self._pair_line, lines, sources))
+        samples = self._tokenize(TextSplit(texts, [-1] * len(texts), sources))
+        return TextLines(numbers, lines, self._dataset(samples, [-1] * len(samples)))
+
+    @staticmethod
+    def _pair_line(line: str, source: str) -> tuple[str, str]:
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise DataError(
+                f"{source} has {len(fields)} tab-separated columns; the run was trained on "
+                f"sentence pairs, so each line must be text_a <TAB> text_b"
+            )
+        return fields[0], fields[1]
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        vocabulary = self.vocabulary  # reads and encodes the texts once, the first time
+        if not self._splits:
+            self._prepare()  # reads and encodes the texts once, the first time
+        vocabulary = self.vocabulary
         self.train_set, self.val_set, self.test_set = (self._splits[s] for s in SPLITS)
         if self.save_vocab is not None and (self.trainer is None or self.trainer.is_global_zero):
             save_vocabulary(self.save_vocab, vocabulary)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from dlbasics.data.text import TextDataModule, TextSplit, read_text_file
-from dlbasics.errors import ConfigError, DataError
-from dlbasics.utils.checks import require_integer
+from dlbasics.errors import DataError
+from dlbasics.utils.checks import require_flag, require_integer
 
 FILES = {"train": "train.tsv", "val": "dev.tsv", "test": "test.tsv"}
 COLUMNS = {2: "text, label", 3: "text_a, text_b, label"}
@@ -34,8 +34,7 @@ class TextPairDataModule(TextDataModule):
         self.path = Path(path).expanduser()
         self.num_classes = require_integer("data.num_classes", num_classes, minimum=2)
         self.class_names = [str(label) for label in range(self.num_classes)]
-        if not isinstance(header, bool):
-            raise ConfigError(f"data.header must be true or false, got {header!r}")
+        require_flag("data.header", header)
         self.header = header
 
     def check_files(self) -> None:

@@ -17,6 +17,11 @@ Run = tuple[Path, Mapping[str, str]]  # a run dir and its command-line overrides
 LOG_AXIS_DECADES = 3
 
 
+def wants_log_axis(values: Sequence[float]) -> bool:
+    """Positive values spanning more than ``LOG_AXIS_DECADES`` decades."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 10**LOG_AXIS_DECADES
+
+
 def epoch_tags(monitor: str | None) -> list[str]:
     """val/loss and the monitored val metric (without its _best/_mean suffix)."""
     base = (monitor or "").removesuffix("_best").removesuffix("_mean")
@@ -60,8 +65,7 @@ def plot_curves(
     if drawn:
         for axis, tag in zip(axes[0], tags, strict=True):
             axis.set(xlabel="step" if per_step else "epoch", ylabel=tag, title=tag)
-            values = [y for line in axis.get_lines() for y in line.get_ydata()]
-            if values and min(values) > 0 and max(values) / min(values) > 10**LOG_AXIS_DECADES:
+            if wants_log_axis([y for line in axis.get_lines() for y in line.get_ydata()]):
                 axis.set_yscale("log")
             axis.grid(alpha=0.3)
         axes[0][-1].legend(fontsize=7, loc="best")

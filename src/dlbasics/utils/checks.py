@@ -51,3 +51,17 @@ def require_choice(key: str, value: Any, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ConfigError(f"{key}={value!r} is unknown; allowed values: {', '.join(allowed)}")
     return value
+
+
+def require_dropout(key: str, value: object) -> float:
+    """A dropout probability in ``[0, 1)`` (1 would drop everything)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"{key} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def require_flag(key: str, value: object) -> bool:
+    """A true/false switch (a string such as ``"false"`` would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value
