@@ -19,7 +19,7 @@ neighbour can be right every time: the task on which attention has to earn its p
 import random
 from typing import Any
 
-from dlbasics.data.text import SPLITS, TextDataModule, TextSplit
+from dlbasics.data.generated_text import GeneratedTextDataModule
 from dlbasics.errors import ConfigError
 from dlbasics.utils.checks import require_positive_integer
 
@@ -37,7 +37,7 @@ def kv_sample(
     return f"{pairs} {QUERY} k{keys[asked]}", values[asked]
 
 
-class KeyValueRetrievalDataModule(TextDataModule):
+class KeyValueRetrievalDataModule(GeneratedTextDataModule):
     """``num_train``/``num_val``/``num_test`` samples of the task above from ``seed``,
     tokenised and encoded like every text set (whitespace tokens)."""
 
@@ -52,7 +52,7 @@ class KeyValueRetrievalDataModule(TextDataModule):
         seed: int = 0,
         **text_kwargs: Any,
     ) -> None:
-        super().__init__(**text_kwargs)
+        super().__init__(num_train, num_val, num_test, seed, **text_kwargs)
         self.num_pairs = require_positive_integer("data.num_pairs", num_pairs)
         self.num_keys = require_positive_integer("data.num_keys", num_keys)
         self.num_values = require_positive_integer("data.num_values", num_values)
@@ -67,26 +67,12 @@ class KeyValueRetrievalDataModule(TextDataModule):
                 f"data.max_seq_len={self.max_seq_len} would cut the samples ({2 * num_pairs + 2} "
                 f"tokens: the pairs, the query mark and the key); raise data.max_seq_len"
             )
-        self.sizes = [
-            require_positive_integer(f"data.{key}", value)
-            for key, value in (
-                ("num_train", num_train),
-                ("num_val", num_val),
-                ("num_test", num_test),
-            )
-        ]
-        self.seed = seed
         self.num_classes = self.num_values
         self.class_names = [f"v{value}" for value in range(self.num_values)]
 
-    def read_texts(self) -> dict[str, TextSplit]:
-        rng = random.Random(self.seed)
-        splits = {}
-        for split, size in zip(SPLITS, self.sizes, strict=True):
-            samples = [
-                kv_sample(self.num_pairs, self.num_keys, self.num_values, rng) for _ in range(size)
-            ]
-            texts, labels = (list(column) for column in zip(*samples, strict=True))
-            sources = [f"generated {split} sample {i}" for i in range(size)]
-            splits[split] = TextSplit(texts, labels, sources)
-        return splits
+    def draw(self, size: int, rng: random.Random) -> tuple[list[str], list[int]]:
+        samples = [
+            kv_sample(self.num_pairs, self.num_keys, self.num_values, rng) for _ in range(size)
+        ]
+        texts, labels = zip(*samples, strict=True)
+        return list(texts), list(labels)

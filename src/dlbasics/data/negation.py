@@ -25,9 +25,8 @@ the order, which adjective follows the ``not``, can get every review right.
 import random
 from typing import Any
 
-from dlbasics.data.text import SPLITS, TextDataModule, TextSplit
+from dlbasics.data.generated_text import GeneratedTextDataModule
 from dlbasics.errors import ConfigError
-from dlbasics.utils.checks import require_positive_integer
 
 POSITIVE = ("good", "great", "fun", "brilliant", "moving")
 NEGATIVE = ("bad", "boring", "dull", "awful", "weak")
@@ -54,12 +53,13 @@ def review(label: int, negated: bool, rng: random.Random) -> str:
     return " , ".join(clauses)
 
 
-class NegationReviewsDataModule(TextDataModule):
+class NegationReviewsDataModule(GeneratedTextDataModule):
     """``num_train``/``num_val``/``num_test`` reviews of the grammar above, drawn from
     ``seed``, labels balanced in expectation; tokenised and encoded like every text set."""
 
     num_classes = len(CLASSES)
     class_names = list(CLASSES)
+    sample_name = "review"
 
     def __init__(
         self,
@@ -70,15 +70,7 @@ class NegationReviewsDataModule(TextDataModule):
         seed: int = 0,
         **text_kwargs: Any,
     ) -> None:
-        super().__init__(**text_kwargs)
-        self.sizes = [
-            require_positive_integer(f"data.{key}", value)
-            for key, value in (
-                ("num_train", num_train),
-                ("num_val", num_val),
-                ("num_test", num_test),
-            )
-        ]
+        super().__init__(num_train, num_val, num_test, seed, **text_kwargs)
         share = negated_share
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise ConfigError(
@@ -86,14 +78,7 @@ class NegationReviewsDataModule(TextDataModule):
                 f"a negation), got {negated_share!r}"
             )
         self.negated_share = float(share)
-        self.seed = seed
 
-    def read_texts(self) -> dict[str, TextSplit]:
-        rng = random.Random(self.seed)
-        splits = {}
-        for split, size in zip(SPLITS, self.sizes, strict=True):
-            labels = [rng.randrange(2) for _ in range(size)]
-            texts = [review(y, rng.random() < self.negated_share, rng) for y in labels]
-            sources = [f"generated {split} review {i}" for i in range(size)]
-            splits[split] = TextSplit(texts, labels, sources)
-        return splits
+    def draw(self, size: int, rng: random.Random) -> tuple[list[str], list[int]]:
+        labels = [rng.randrange(2) for _ in range(size)]
+        return [review(y, rng.random() < self.negated_share, rng) for y in labels], labels
