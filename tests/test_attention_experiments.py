@@ -20,7 +20,7 @@ from dlbasics.nets.sequence import SequenceClassifier, masked_mean
 from dlbasics.train import main as train_main
 from dlbasics.train import train
 from dlbasics.utils.instantiate import build_datamodule, build_model
-from tests.conftest import make_fake_imdb, run_main
+from tests.conftest import CHARACTERS, make_fake_imdb, make_fake_lcqmc, run_main
 from tests.tensorboard_runs import load_events, quick_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -52,26 +52,6 @@ def test_the_books_imdb_attention_models_train_and_test(
         assert (net.self_attention.heads, net.self_attention.head_size) == (8, 32)
     record = train(cfg)
     assert record["epochs"] == 2 and 0.0 <= record["test/acc"] <= 1.0
-
-
-CHARACTERS = "天地人你我他山水火木日月"
-
-
-def make_fake_lcqmc(root: Path, samples: int, seed: int = 0) -> Path:
-    """``root/lcqmc`` in LCQMC's layout: train.tsv, dev.tsv and test.tsv of ``samples`` lines
-    ``text_a <TAB> text_b <TAB> label`` each, two strings of 2 to 6 Chinese characters and a
-    random label 0 or 1."""
-    rng = random.Random(seed)
-    folder = root / "lcqmc"
-    folder.mkdir(parents=True)
-
-    def text() -> str:
-        return "".join(rng.choices(CHARACTERS, k=rng.randint(2, 6)))
-
-    for name in ("train.tsv", "dev.tsv", "test.tsv"):
-        lines = [f"{text()}\t{text()}\t{rng.randint(0, 1)}\n" for _ in range(samples)]
-        (folder / name).write_text("".join(lines), encoding="utf-8")
-    return folder
 
 
 def test_the_books_lcqmc_transformer_trains_and_tests(compose_config, tmp_path) -> None:
