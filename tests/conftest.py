@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -111,16 +112,38 @@ def make_fake_imdb(root: Path, per_class: int, seed: int = 0) -> Path:
     return folder
 
 
+CHARACTERS = "天地人你我他山水火木日月"
+
+
+def make_fake_lcqmc(root: Path, samples: int, seed: int = 0) -> Path:
+    """``root/lcqmc`` in LCQMC's layout: train.tsv, dev.tsv and test.tsv of ``samples`` lines
+    ``text_a <TAB> text_b <TAB> label`` each, two strings of 2 to 6 Chinese characters and a
+    random label 0 or 1."""
+    rng = random.Random(seed)
+    folder = root / "lcqmc"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def text() -> str:
+        return "".join(rng.choices(CHARACTERS, k=rng.randint(2, 6)))
+
+    for name in ("train.tsv", "dev.tsv", "test.tsv"):
+        lines = [f"{text()}\t{text()}\t{rng.randint(0, 1)}\n" for _ in range(samples)]
+        (folder / name).write_text("".join(lines), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def fake_data_dir(tmp_path: Path) -> Path:
     """Small generated MNIST and FashionMNIST folders (600 train / 200 test images each),
     a CIFAR-10 folder (20 images in each of its six batches) and an IMDB-layout aclImdb
-    folder (10 reviews in each of its four class folders)."""
+    folder (10 reviews in each of its four class folders) and an LCQMC-style lcqmc folder (10
+    sentence pairs in each of train.tsv, dev.tsv and test.tsv)."""
     root = tmp_path / "data"
     make_fake_idx_set(root, "MNIST", 600, 200, seed=0)
     make_fake_idx_set(root, "FashionMNIST", 600, 200, seed=1)
     make_fake_cifar(root, 20, seed=2)
     make_fake_imdb(root, 10, seed=3)
+    make_fake_lcqmc(root, 10, seed=4)
     return root
 
 

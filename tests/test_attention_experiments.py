@@ -1,9 +1,13 @@
 """The attention chapter's experiments and data through the Trainer: the book's IMDB models on
-a generated folder, the key-value retrieval task, the word-order study's arms and the
-attention heatmap callback."""
+a generated folder, its LCQMC Transformer on generated sentence pairs (and the bad inputs it
+names through the command line), the key-value retrieval task, the word-order study's arms
+and the attention heatmap callback."""
 
 import itertools
+import json
 import random
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,9 +17,10 @@ from dlbasics.data.kv_retrieval import QUERY, KeyValueRetrievalDataModule, kv_sa
 from dlbasics.errors import ConfigError
 from dlbasics.nets import AttentionPooling, MultiHeadSelfAttention, TransformerClassifier
 from dlbasics.nets.sequence import SequenceClassifier, masked_mean
+from dlbasics.train import main as train_main
 from dlbasics.train import train
 from dlbasics.utils.instantiate import build_datamodule, build_model
-from tests.conftest import make_fake_imdb
+from tests.conftest import CHARACTERS, make_fake_imdb, make_fake_lcqmc, run_main
 from tests.tensorboard_runs import load_events, quick_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -47,6 +52,122 @@ def test_the_books_imdb_attention_models_train_and_test(
         assert (net.self_attention.heads, net.self_attention.head_size) == (8, 32)
     record = train(cfg)
     assert record["epochs"] == 2 and 0.0 <= record["test/acc"] <= 1.0
+
+
+def test_the_books_lcqmc_transformer_trains_and_tests(compose_config, tmp_path) -> None:
+    """nndl/transformer_lcqmc as configured, end to end on small generated TSV files."""
+    folder = make_fake_lcqmc(tmp_path / "data", 24)
+    cfg = compose_config(
+        ["experiment=nndl/transformer_lcqmc", f"paths.data_dir={tmp_path / 'data'}"]
+    )
+    assert cfg.data.path == str(folder) and cfg.trainer.max_epochs == 3
+    assert (cfg.data.tokenizer, cfg.data.cls_token, cfg.data.max_seq_len) == ("chars", True, 64)
+    datamodule = build_datamodule(cfg)
+    task = build_model(cfg)
+    net = task.net
+    assert isinstance(net, TransformerClassifier) and net.pooling == "cls" and len(net.blocks) == 1
+    assert net.embedding.segments.num_embeddings == 2 and net.embedding.positions.max_len == 512
+    attention = net.blocks[0].attention
+    assert (attention.heads, attention.head_size, net.head.out_features) == (4, 32, 2)
+    assert net.blocks[0].ffn[0].out_features == 256
+    optimizer = task.configure_optimizers()
+    assert type(optimizer) is torch.optim.AdamW and optimizer.param_groups[0]["lr"] == 5e-5
+    datamodule.setup()
+    x, _ = datamodule.train_set.__getitems__([0, 1])
+    first, second = (
+        line.split("\t")[:2] for line in (folder / "train.tsv").read_text().split("\n")[:2]
+    )
+    vocabulary = datamodule.vocabulary
+    cls, sep = vocabulary.id("[CLS]"), vocabulary.id("[SEP]")
+    width = x.ids.shape[1]
+    for row, (a, b) in enumerate([first, second]):
+        # [CLS] a [SEP] in segment 0, b [SEP] in segment 1, then padding in segment 0
+        expected = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+        assert x.segments[row].tolist() == expected + [0] * (width - len(expected))
+        assert x.ids[row, : len(expected)].tolist() == [
+            cls,
+            *vocabulary.encode(a),
+            sep,
+            *vocabulary.encode(b),
+            sep,
+        ]
+    record = train(cfg)
+    assert record["epochs"] == 3 and 0.0 <= record["test/acc"] <= 1.0
+    assert json.loads((tmp_path / "metrics.json").read_text())["test/acc"] == record["test/acc"]
+
+
+def vocab_without_cls_and_sep(folder: Path) -> list[str]:
+    vocab_file = folder / "vocab.txt"
+    vocab_file.write_text("".join(f"{token}\n" for token in ["[PAD]", "[UNK]", *CHARACTERS]))
+    return [f"data.vocab_file={vocab_file}"]
+
+
+def replace_line(name: str, number: int, line: str) -> Callable[[Path], list[str]]:
+    def change(folder: Path) -> list[str]:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        lines[number - 1] = line
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return []
+
+    return change
+
+
+BAD_LCQMC_INPUT = {
+    "max_len_below_max_seq_len": (
+        ["model.net.max_len=32"],
+        "model.net.max_len=32 is shorter than data.max_seq_len=64: the Transformer's position "
+        "table has no row for a sample's tokens past 32. Set model.net.max_len=64 or more, or "
+        "data.max_seq_len=32 or less",
+    ),
+    "heads_not_dividing": (
+        ["model.net.heads=5"],
+        "model.net.heads=5 does not divide model.net.hidden_size=128: each head attends in "
+        "hidden_size / heads dimensions. Set model.net.heads to one of 1, 2, 4, 8, 16, 32, 64, 128",
+    ),
+    "vocab_file_without_cls_and_sep": (
+        [vocab_without_cls_and_sep],
+        "vocab.txt lacks [CLS], [SEP]: this data set needs the special tokens [PAD] [UNK] [CLS] "
+        "[SEP]. Add each on a line of its own",
+    ),
+    "label_not_0_or_1": (
+        [replace_line("train.tsv", 3, "天地\t人\t2")],
+        "train.tsv:3: label 2 is outside 0..1; fix the line or set data.num_classes to the "
+        "number of classes",
+    ),
+    "missing_column": (
+        [replace_line("dev.tsv", 2, "天地人\t1")],
+        "dev.tsv:2 has 2 tab-separated columns, expected 3 (text_a, text_b, label); fix or "
+        "remove it",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LCQMC_INPUT))
+def test_bad_lcqmc_input_is_one_clear_message(case, tmp_path, capsys, monkeypatch) -> None:
+    """Through dlbasics-train: exit code 2, one message naming the key and the fix."""
+    changes, expected = BAD_LCQMC_INPUT[case]
+    folder = make_fake_lcqmc(tmp_path / "data", 4)
+    # an override as it is, or a flaw written into the files (and the overrides it needs)
+    overrides = [
+        item
+        for change in changes
+        for item in ([change] if isinstance(change, str) else change(folder))
+    ]
+    code, stderr = run_main(
+        train_main,
+        f"paths.log_dir={tmp_path / 'logs'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+        "experiment=nndl/transformer_lcqmc",
+        "trainer=cpu",
+        "logger=csv",
+        "extras.print_config=false",
+        *overrides,
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 2
+    assert expected in stderr and "Traceback" not in stderr
+    assert not list((tmp_path / "logs").rglob("metrics.json"))
 
 
 def test_a_kv_sample_answers_with_the_value_after_the_queried_key() -> None:

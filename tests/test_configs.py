@@ -34,7 +34,12 @@ MODEL_DATA = {
     "resnet18": ["data=cifar10"],
     "cnn": ["data=fashion_mnist", "data.val_size=100"],
     "rnn": ["data=digit_sum"],
-    "transformer": ["data=kv_retrieval", "data.num_train=64", "data.num_val=16", "data.num_test=16"],
+    "transformer": [
+        "data=kv_retrieval",
+        "data.num_train=64",
+        "data.num_val=16",
+        "data.num_test=16",
+    ],
 }
 
 

@@ -16,7 +16,7 @@ from dlbasics.data import (
     save_vocabulary,
 )
 from dlbasics.data.sequences import pad_sequences
-from dlbasics.data.text import fit_pair, regex_tokens, whitespace_tokens
+from dlbasics.data.text import char_tokens, fit_pair, regex_tokens, whitespace_tokens
 from dlbasics.errors import ConfigError, DataError
 from dlbasics.utils.instantiate import build_datamodule
 from tests.conftest import make_fake_imdb
@@ -57,6 +57,7 @@ def test_tokenizers() -> None:
     assert regex_tokens(text) == ["don't", "stop", ",", "it's", "好", "看", "!", "a_b"]
     assert whitespace_tokens(text) == ["Don't", "<br", "/>STOP,", "it's", "好看!", "a_b"]
     assert regex_tokens("1 < 2 > 0</p>") == ["1", "<", "2", ">", "0"]  # tags only go
+    assert char_tokens(" 我 爱你,Ab\t c\u3000") == ["我", "爱", "你", ",", "A", "b", "c"]
 
 
 def test_split_sizes_and_the_stratified_seeded_cut(tmp_path: Path) -> None:
@@ -134,7 +135,7 @@ def test_a_saved_vocabulary_gives_the_same_ids(tmp_path: Path) -> None:
     first = ready(folder, save_vocab=str(saved))
     entry = json.loads(saved.read_text())
     assert entry["tokens"] == first.vocabulary.tokens and entry["tokenizer"] == "regex"
-    assert entry["specials"] == ["[PAD]", "[UNK]"]
+    assert entry["specials"] == ["[PAD]", "[UNK]"] and entry["pairs"] is False
     # another min_freq would build another vocabulary; the saved one wins
     again = ready(folder, vocab_path=str(saved), min_freq=3)
     assert again.vocabulary.tokens == first.vocabulary.tokens
@@ -279,6 +280,7 @@ def test_sentence_pairs_are_one_sequence_joined_by_sep(tmp_path: Path) -> None:
     data.setup()
     assert decoded(data, "train") == [["how", "old", "r", "u"], ["what", "is", "it"]]
     assert data.vocabulary.specials == ("[PAD]", "[UNK]")
+    assert data.train_set[0][0].segments is None  # the plain layout has no segment ids
 
 
 @pytest.mark.parametrize(
@@ -288,8 +290,11 @@ def test_sentence_pairs_are_one_sequence_joined_by_sep(tmp_path: Path) -> None:
             "a\tb\tc\t1",
             r"dev.tsv:2 has 4 tab-separated columns, expected 3 \(text_a, text_b, label\)",
         ),
+        ("a\t1", r"dev.tsv:2 has 2 tab-separated columns, expected 3 \(text_a, text_b, label\)"),
         ("a\tb\tyes", r"dev.tsv:2: the label 'yes' is not an integer"),
+        ("a\tb\t0.5", r"dev.tsv:2: the label '0.5' is not an integer; the last column holds"),
         ("a\tb\t2", r"dev.tsv:2: label 2 is outside 0..1.*data.num_classes"),
+        ("a\tb\t-1", r"dev.tsv:2: label -1 is outside 0..1.*data.num_classes"),
         ("a\t \t1", r"text_b of .*dev.tsv:2 has no tokens"),
     ],
 )
@@ -316,3 +321,155 @@ def test_every_sequence_data_config_composes(compose_config, fake_data_dir, tmp_
     assert int(x.ids.max()) < info.vocab_size and int(x.lengths.max()) <= info.num_features
     if name != "digit_sum":  # the run dir gets the vocabulary
         assert load_vocabulary(tmp_path / "vocab.json").tokens == datamodule.vocabulary.tokens
+
+
+BERT_PAIRS = {
+    "train.tsv": ["a b\tc\t1", "d\te f g\t0", "a\tg\t1"],
+    "dev.tsv": ["b\tc\t0"],
+    "test.tsv": ["a b c d\te f g h\t1"],
+}
+
+
+def bert_pairs(folder: Path, **kwargs) -> TextPairDataModule:
+    data = TextPairDataModule(
+        path=str(write_tsv(folder, BERT_PAIRS)), tokenizer="whitespace", cls_token=True, **kwargs
+    )
+    data.setup()
+    return data
+
+
+def test_the_bert_layout_puts_cls_first_and_sep_after_each_side(tmp_path: Path) -> None:
+    data = bert_pairs(tmp_path, max_seq_len=7)
+    assert data.vocabulary.tokens[:4] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    assert decoded(data, "train")[:2] == [
+        ["[CLS]", "a", "b", "[SEP]", "c", "[SEP]"],
+        ["[CLS]", "d", "[SEP]", "e", "f", "g", "[SEP]"],
+    ]
+    # 4 + 4 tokens in 7 - 3 specials: two of each side, the specials kept
+    assert decoded(data, "test") == [["[CLS]", "a", "b", "[SEP]", "e", "f", "[SEP]"]]
+    x, _ = data.train_set.__getitems__([0, 1])
+    assert x.lengths.tolist() == [6, 7] and x.ids[0, 6] == 0  # padded with [PAD]
+    # segment 0: [CLS] a [SEP]; 1: b [SEP]; the padding 0
+    assert x.segments.tolist() == [[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1]]
+    one, _ = data.train_set[1]
+    assert one.segments.tolist() == [0, 0, 0, 1, 1, 1, 1]
+    with pytest.raises(
+        ConfigError,
+        match=r"max_seq_len=4 cannot hold a sentence pair \(\[CLS\], "
+        r"a token, \[SEP\], a token, \[SEP\]\); set data.max_seq_len=5 or more",
+    ):
+        bert_pairs(tmp_path / "short", max_seq_len=4)
+
+
+def test_a_single_text_in_the_bert_layout_is_cls_text_sep(tmp_path: Path) -> None:
+    data = ready(write_folder(tmp_path, SMALL), cls_token=True, max_seq_len=4)
+    assert data.vocabulary.specials == ("[PAD]", "[UNK]", "[CLS]", "[SEP]")
+    assert decoded(data, "train")[4:] == [
+        ["[CLS]", "good", "good", "[SEP]"],  # the first two of four words, the specials kept
+        ["[CLS]", "fun", "and", "[SEP]"],
+    ]
+    assert data.train_set[0][0].segments is None  # one text: no second segment
+    with pytest.raises(ConfigError, match=r"cannot hold a text \(\[CLS\], a token, \[SEP\]\)"):
+        ready(tmp_path, cls_token=True, max_seq_len=2)
+    with pytest.raises(ConfigError, match="data.cls_token must be true or false"):
+        TextFolderDataModule(path=str(tmp_path), cls_token="yes")
+    with pytest.raises(ConfigError, match=r"data.max_size must be an integer >= 5"):
+        TextFolderDataModule(path=str(tmp_path), cls_token=True, max_size=4)
+
+
+def write_vocab(path: Path, tokens: list[str]) -> Path:
+    path.write_text("".join(f"{token}\n" for token in tokens), encoding="utf-8")
+    return path
+
+
+# the specials at other ids than a built vocabulary's, [PAD] too (BERT: 0, 100, 101, 102)
+VOCAB = ["[unused0]", "a", "[PAD]", "b", "c", "[UNK]", "[CLS]", "[SEP]", "e", "f", "[MASK]"]
+
+
+def test_a_vocab_file_gives_its_line_numbers_as_ids(tmp_path: Path) -> None:
+    vocab_file = write_vocab(tmp_path / "vocab.txt", VOCAB)
+    saved = tmp_path / "run" / "vocab.json"
+    data = bert_pairs(tmp_path / "tsv", vocab_file=str(vocab_file), save_vocab=str(saved))
+    vocabulary = data.vocabulary
+    assert vocabulary.tokens == VOCAB and len(vocabulary) == 11 and vocabulary.pairs
+    assert [vocabulary.id(t) for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]")] == [2, 5, 6, 7]
+    # d, g, h are not in the file: [UNK]; a text's "[SEP]" or "[PAD]" is no special either
+    assert vocabulary.encode(["a", "d", "[SEP]", "[PAD]", "[MASK]", "f"]) == [1, 5, 5, 5, 10, 9]
+    x, _ = data.train_set.__getitems__([0, 1])
+    assert x.ids.tolist() == [[6, 1, 3, 7, 4, 7, 2], [6, 5, 7, 8, 9, 5, 7]]  # padded with 2
+    assert x.lengths.tolist() == [6, 7] and x.mask.sum().item() == 13
+    assert x.segments.tolist() == [[0, 0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1, 1]]
+    # the run's vocab.json rebuilds the same ids without the file (eval and predict)
+    vocab_file.unlink()
+    reloaded = load_vocabulary(saved)
+    assert (reloaded.tokens, reloaded.specials, reloaded.pairs) == (
+        VOCAB,
+        ("[PAD]", "[UNK]", "[CLS]", "[SEP]"),
+        True,
+    )
+    again = bert_pairs(tmp_path / "tsv", vocab_file=str(vocab_file), vocab_path=str(saved))
+    for split in ("train_set", "val_set", "test_set"):
+        assert torch.equal(getattr(again, split).inputs, getattr(data, split).inputs)
+    lines = tmp_path / "pairs.txt"
+    lines.write_text("a b\te\n")
+    gone = TextPairDataModule(
+        path="gone", tokenizer="whitespace", cls_token=True, vocab_path=str(saved)
+    )
+    encoded, _ = gone.encode_lines(lines).dataset.__getitems__([0])
+    assert encoded.ids.tolist() == [[6, 1, 3, 7, 8, 7]]
+    assert encoded.segments.tolist() == [[0, 0, 0, 0, 1, 1]]
+
+
+def test_a_saved_vocabulary_must_match_the_layout(tmp_path: Path) -> None:
+    saved = tmp_path / "vocab.json"
+    bert_pairs(tmp_path / "tsv", save_vocab=str(saved))
+    with pytest.raises(
+        ConfigError,
+        match=r"saved by a run with data.cls_token=true, but "
+        r"data.cls_token=false; set data.cls_token=true",
+    ):
+        TextPairDataModule(path="gone", tokenizer="whitespace", vocab_path=str(saved)).info()
+    with pytest.raises(
+        DataError,
+        match=r"saved for sentence pairs .* this data set has single "
+        r"texts .*another kind of text set",
+    ):
+        ready(
+            write_folder(tmp_path / "imdb", SMALL),
+            cls_token=True,
+            vocab_path=str(saved),
+            tokenizer="whitespace",
+        )
+    # a vocab.json written before "pairs" was saved: the pair sets were those with [SEP]
+    old = {
+        "tokenizer": "regex",
+        "specials": ["[PAD]", "[UNK]", "[SEP]"],
+        "tokens": ["[PAD]", "[UNK]", "[SEP]", "a"],
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert load_vocabulary(tmp_path / "old.json").pairs is True
+
+
+@pytest.mark.parametrize(
+    ("tokens", "message"),
+    [
+        (
+            ["[PAD]", "[UNK]", "a", "b"],
+            r"vocab.txt lacks \[CLS\], \[SEP\]: this data set needs the special tokens "
+            r"\[PAD\] \[UNK\] \[CLS\] \[SEP\]. Add each on a line of its own .*or set "
+            r"data.vocab_file=null to build the vocabulary from the training texts",
+        ),
+        (["[UNK]", "[CLS]", "[SEP]", "a"], r"vocab.txt lacks \[PAD\]: this data set needs"),
+        (["[PAD]", "[UNK]", "", "[CLS]", "[SEP]"], r"line 3 is blank; .*\[unused2\]"),
+        (["[PAD]", "a", "[UNK]", "a", "[CLS]", "[SEP]"], r"'a' is on lines 2 and 4"),
+        (["[PAD]", "[UNK]", "[CLS]", "[SEP]"], r"vocab.txt holds the special tokens only"),
+        (None, r"data.vocab_file=.*vocab.txt does not exist; point it at a vocab.txt"),
+    ],
+    ids=["no_cls_sep", "no_pad", "blank", "twice", "specials_only", "missing"],
+)
+def test_a_bad_vocab_file_is_named_with_the_fix(tmp_path: Path, tokens, message) -> None:
+    vocab_file = tmp_path / "vocab.txt"
+    if tokens is not None:
+        write_vocab(vocab_file, tokens)
+    with pytest.raises(DataError, match=message):
+        bert_pairs(tmp_path / "tsv", vocab_file=str(vocab_file))

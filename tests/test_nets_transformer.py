@@ -10,7 +10,7 @@ from torch import nn
 
 from dlbasics.data.sequences import SequenceBatch
 from dlbasics.errors import ConfigError
-from dlbasics.nets.sequence import masked_mean
+from dlbasics.nets.sequence import SequenceClassifier, masked_mean
 from dlbasics.nets.transformer import (
     SinusoidalPositions,
     TransformerClassifier,
@@ -170,6 +170,23 @@ def test_sentence_pairs_with_segment_ids_train_every_parameter():
     for name, parameter in net.named_parameters():
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
     assert isinstance(net.final_norm, nn.LayerNorm)  # pre-norm stacks end normalised
+
+
+def test_a_batch_carries_segment_ids_as_its_optional_fourth_field():
+    """The data's SequenceBatch: segments None (single texts) reads as segment 0 everywhere,
+    segment ids reach the embedding, and a recurrent net ignores the fourth field."""
+    torch.manual_seed(0)
+    net = TransformerClassifier(20, 2, 8, 2, ffn_size=16, dropout=0.0, num_segments=2).eval()
+    ids, lengths = torch.randint(1, 20, (3, 6)), LENGTHS
+    plain = batch(ids, lengths)
+    assert len(plain) == 4 and plain.segments is None
+    segments = (torch.arange(6) >= 3).long().expand(3, 6) * plain.mask
+    paired = plain._replace(segments=segments)
+    assert torch.equal(net(plain), net(tuple(plain[:3])))
+    assert torch.equal(net(paired), net((*plain[:3], segments)))
+    assert not torch.allclose(net(paired), net(plain))
+    recurrent = SequenceClassifier(20, 2, 8, 8, "gru").eval()
+    assert torch.equal(recurrent(paired), recurrent(tuple(plain[:3])))
 
 
 def test_a_small_transformer_learns_which_token_comes_first():

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from dlbasics.callbacks.figure_data import FirstValidationBatch
-from dlbasics.data.sequences import SequenceBatch
+from dlbasics.data.sequences import SequenceBatch, batch_rows
 from dlbasics.utils.checks import require_positive_integer
 from dlbasics.utils.figures import log_figure, plt
 
@@ -83,7 +83,7 @@ class AttentionMaps(FirstValidationBatch):
         if not isinstance(inputs, SequenceBatch) or not hasattr(pl_module.net, "attention_weights"):
             self.skip("attention_maps: the net exposes no attention weights; no attention figure")
             return
-        few = SequenceBatch(*(field[: self.num_sequences] for field in inputs))
+        few = batch_rows(inputs, slice(self.num_sequences))
         with torch.no_grad():  # a second forward of a few sequences, for their weights alone
             pl_module(few)
         found = [w for w in pl_module.net.attention_weights if w is not None]

@@ -6,8 +6,13 @@ sample of the split, each row padded with ``pad_id`` after its tokens), held by 
 in the batch, with the lengths and the mask alongside; the DataLoader yields
 ``(SequenceBatch, labels)``, so a task passes ``x = SequenceBatch(ids, lengths, mask)``
 to ``net(x)`` whole. A NamedTuple of tensors: Lightning moves it to the device and the
-DataLoader pins it like a tuple, field by field. ``len(x)`` is 3 (its fields), not the
-batch size: that is ``len(x.ids)`` or ``len(labels)``.
+DataLoader pins it like a tuple, field by field (a ``None`` field stays ``None``).
+``len(x)`` is 4 (its fields), not the batch size: that is ``len(x.ids)`` or ``len(labels)``.
+
+Sentence pairs in the BERT layout ``[CLS] a [SEP] b [SEP]`` carry segment ids as a
+fourth field, ``segments``: 0 up to and including the first ``[SEP]``, 1 after it, 0 on
+the padding. Every other set leaves it ``None``, so a net that reads ``x[:3]`` (ids,
+lengths, mask) works on both.
 """
 
 from collections.abc import Sequence
@@ -26,6 +31,22 @@ class SequenceBatch(NamedTuple):
     ids: Tensor  # (B, T) long token ids; positions at or past a sample's length hold the pad id
     lengths: Tensor  # (B,) long: tokens of each sample, 1..T (T = lengths.max())
     mask: Tensor  # (B, T) bool: True on the tokens, False on the padding
+    segments: Tensor | None = None  # (B, T) long: 0 for "[CLS] a [SEP]", 1 for "b [SEP]", 0 on
+    # the padding; None for single texts and the "a [SEP] b" layout
+
+
+def batch_rows(batch: SequenceBatch, rows: slice | int) -> SequenceBatch:
+    """The rows ``rows`` of every field of ``batch`` (a ``None`` field stays ``None``)."""
+    return SequenceBatch(*(None if field is None else field[rows] for field in batch))
+
+
+def segment_ids(ids: Tensor, mask: Tensor, sep_id: int) -> Tensor:
+    """``(B, T)`` segment ids of ``[CLS] a [SEP] b [SEP]`` rows: a token is in segment 1 when
+    a ``[SEP]`` comes before it, so the first ``[SEP]`` closes segment 0; padding is 0. One
+    cumulative sum over the batch, no loop per row (no text token encodes as ``[SEP]``)."""
+    is_sep = ids == sep_id
+    seps_before = is_sep.cumsum(dim=1) - is_sep.long()
+    return ((seps_before > 0) & mask).long()
 
 
 class CutToLongest:
@@ -34,10 +55,12 @@ class CutToLongest:
     The lengths are the ids that are not ``pad_id`` (padding only ever follows the
     tokens, and no token of a text is encoded as the pad id); ``pad_id=None`` says the
     set has no padding, every row is one whole sequence (digit_sum, where id 0 is the
-    digit 0)."""
+    digit 0). ``sep_id`` set: the rows are ``[CLS] a [SEP] b [SEP]`` pairs, and the batch
+    carries their segment ids (:func:`segment_ids`)."""
 
-    def __init__(self, pad_id: int | None) -> None:
+    def __init__(self, pad_id: int | None, sep_id: int | None = None) -> None:
         self.pad_id = pad_id
+        self.sep_id = sep_id
 
     def __call__(self, padded: Tensor) -> SequenceBatch:
         count, width = padded.shape
@@ -48,19 +71,23 @@ class CutToLongest:
             width = int(lengths.max()) if count else 0
         ids = padded[:, :width].long()
         mask = torch.arange(width) < lengths.unsqueeze(1)
-        return SequenceBatch(ids, lengths, mask)
+        segments = None if self.sep_id is None else segment_ids(ids, mask, self.sep_id)
+        return SequenceBatch(ids, lengths, mask, segments)
 
 
 class SequenceDataset(TensorBatchDataset):
     """A split of token sequences: padded ids ``(N, L)`` and labels ``(N,)``; a batch is a
-    ``(SequenceBatch, labels)`` pair (see :class:`CutToLongest`)."""
+    ``(SequenceBatch, labels)`` pair (see :class:`CutToLongest`; ``sep_id`` for sentence
+    pairs with segment ids)."""
 
-    def __init__(self, ids: Tensor, targets: Tensor, pad_id: int | None) -> None:
-        super().__init__(ids, targets, CutToLongest(pad_id))
+    def __init__(
+        self, ids: Tensor, targets: Tensor, pad_id: int | None, sep_id: int | None = None
+    ) -> None:
+        super().__init__(ids, targets, CutToLongest(pad_id, sep_id))
 
     def __getitem__(self, index: int) -> tuple[SequenceBatch, Tensor]:
         one = self.transform(self.inputs[index : index + 1])
-        return SequenceBatch(*(field[0] for field in one)), self.targets[index]
+        return batch_rows(one, 0), self.targets[index]
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> Tensor:

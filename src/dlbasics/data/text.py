@@ -13,16 +13,34 @@ Tokenisers (``data.tokenizer``):
   other non-space character on its own (punctuation), and each CJK character on its own
   (so Chinese text gets character tokens).
 - ``whitespace``: the pieces between whitespace, case kept.
+- ``chars``: one token per non-space character, case kept (the book tokenises Chinese
+  by character, as BERT's Chinese vocabulary does).
 
-The vocabulary lists its tokens in id order: the specials first (``[PAD]`` = 0,
-``[UNK]`` = 1, and ``[SEP]`` = 2 for sentence pairs), then the training tokens seen at
+A sample is encoded in one of two layouts:
+
+- plain (``cls_token=false``): ``a`` for a text, ``a [SEP] b`` for a sentence pair;
+- BERT (``cls_token=true``): ``[CLS] a [SEP]`` and ``[CLS] a [SEP] b [SEP]``, the batch
+  carrying segment ids for pairs (0 for ``[CLS] a [SEP]``, 1 for ``b [SEP]``; see
+  :mod:`dlbasics.data.sequences`), so a classifier reads the pair at ``[CLS]``.
+
+Either way the sample has at most ``max_seq_len`` tokens, its specials included: a pair's
+longer side is cut first (:func:`fit_pair`), a text keeps its first tokens.
+
+The vocabulary lists its tokens in id order. Built from the training split, the specials
+come first (``[PAD]`` = 0, ``[UNK]`` = 1; then ``[SEP]`` = 2 for plain pairs, or
+``[CLS]`` = 2 and ``[SEP]`` = 3 in the BERT layout), then the training tokens seen at
 least ``min_freq`` times, most frequent first, ties in code-point order of the token,
-cut at ``max_size`` ids in all. A token outside it, or one spelled like a special,
-encodes as ``[UNK]``. ``save_vocab`` writes it as JSON (the tokens in id order, the
-specials and the tokeniser) when the DataModule is set up; ``vocab_path`` reuses such a
-file instead of building one, which is how a later evaluation gets exactly the same ids.
-A saved vocabulary is read on its own, without the texts, so ``encode_lines`` (raw lines
-to predict) needs only the run's vocab.json, not its training data.
+cut at ``max_size`` ids in all. ``vocab_file`` instead reads a BERT-style ``vocab.txt``
+(one token per line, its id the line number from 0; ``min_freq`` and ``max_size`` do not
+apply), whose specials may sit at any ids (BERT's: ``[PAD]`` = 0, ``[UNK]`` = 100,
+``[CLS]`` = 101, ``[SEP]`` = 102); the batches are padded with its ``[PAD]`` id. A token
+outside the vocabulary, or one spelled like a special, encodes as ``[UNK]``.
+``save_vocab`` writes the vocabulary as JSON (the tokens in id order, the specials by
+name, the tokeniser and whether it is a pair set's) when the DataModule is set up;
+``vocab_path`` reuses such a file instead of building or reading one (it wins over
+``vocab_file``), which is how a later evaluation gets exactly the same ids. A saved
+vocabulary is read on its own, without the texts, so ``encode_lines`` (raw lines to
+predict) needs only the run's vocab.json, not its training data.
 """
 
 import json
@@ -40,11 +58,18 @@ import torch
 from dlbasics.data.base import InMemoryDataModule
 from dlbasics.data.sequences import SequenceDataset, pad_sequences
 from dlbasics.errors import ConfigError, DataError
-from dlbasics.utils.checks import require_choice, require_integer, require_positive_integer
+from dlbasics.utils.checks import (
+    require_choice,
+    require_flag,
+    require_integer,
+    require_positive_integer,
+)
 
-PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
+PAD, UNK, SEP, CLS = "[PAD]", "[UNK]", "[SEP]", "[CLS]"
 SPECIALS = (PAD, UNK)
 PAIR_SPECIALS = (PAD, UNK, SEP)
+CLS_SPECIALS = (PAD, UNK, CLS, SEP)  # the BERT layout, for texts and pairs alike
+SPECIAL_SETS = (SPECIALS, PAIR_SPECIALS, CLS_SPECIALS)
 SPLITS = ("train", "val", "test")
 
 _HTML_TAG = re.compile(r"</?[a-z][^<>]*>")  # after lower()
@@ -60,28 +85,39 @@ def whitespace_tokens(text: str) -> list[str]:
     return text.split()
 
 
+def char_tokens(text: str) -> list[str]:
+    return [char for char in text if not char.isspace()]
+
+
 TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
     "regex": regex_tokens,
     "whitespace": whitespace_tokens,
+    "chars": char_tokens,
 }
 
 
 class Vocabulary:
-    """Tokens in id order, the specials first; ``encode`` maps tokens to ids."""
+    """Tokens in id order; ``encode`` maps tokens to ids. ``specials`` names the special
+    tokens (one of ``SPECIAL_SETS``), which may sit at any ids of ``tokens``; ``pairs``: the
+    vocabulary of a sentence-pair set, so lines to predict are read as pairs."""
 
-    def __init__(self, tokens: Sequence[str], specials: Sequence[str], tokenizer: str) -> None:
+    def __init__(
+        self, tokens: Sequence[str], specials: Sequence[str], tokenizer: str, pairs: bool = False
+    ) -> None:
         self.tokens = list(tokens)
         self.specials = tuple(specials)
         self.tokenizer = tokenizer
+        self.pairs = pairs
+        self.special_ids = {special: self.tokens.index(special) for special in self.specials}
         # specials are not spelled by any text: "[PAD]" in a text is an unknown token
-        self.index = {token: i for i, token in enumerate(self.tokens) if i >= len(self.specials)}
-        self.unk_id = self.tokens.index(UNK)
+        self.index = {t: i for i, t in enumerate(self.tokens) if t not in self.special_ids}
+        self.unk_id = self.special_ids[UNK]
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def id(self, special: str) -> int:
-        return self.tokens.index(special)
+        return self.special_ids[special]
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         return [self.index.get(token, self.unk_id) for token in tokens]
@@ -93,6 +129,7 @@ def build_vocabulary(
     tokenizer: str,
     min_freq: int,
     max_size: int | None,
+    pairs: bool = False,
 ) -> Vocabulary:
     """The vocabulary of ``token_lists`` (the training split): see the module docstring."""
     counts = Counter(chain.from_iterable(token_lists))
@@ -107,7 +144,52 @@ def build_vocabulary(
         )
     if max_size is not None:
         kept = kept[: max_size - len(specials)]
-    return Vocabulary([*specials, *kept], specials, tokenizer)
+    return Vocabulary([*specials, *kept], specials, tokenizer, pairs)
+
+
+def read_vocab_file(
+    path: str | Path, specials: Sequence[str], tokenizer: str, pairs: bool
+) -> Vocabulary:
+    """The BERT-style vocabulary file ``path`` (``data.vocab_file``): one token per line,
+    its id the line number from 0, holding every one of ``specials`` at any line."""
+    path = Path(path).expanduser()
+    fix = "set data.vocab_file=null to build the vocabulary from the training texts"
+    if not path.is_file():
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(
+            f"data.vocab_file={path} {problem}; point it at a vocab.txt (one token per line, "
+            f"its id the line number from 0), or {fix}"
+        )
+    try:
+        text = read_text_file(path)
+    except DataError as error:
+        raise DataError(f"data.vocab_file: {error}") from error
+    tokens = [line.strip() for line in _LINE_BREAK.split(text.removeprefix("\ufeff"))]
+    if tokens[-1] == "":  # the line break that ends the last line
+        tokens.pop()
+    lines: dict[str, int] = {}
+    for number, token in enumerate(tokens, start=1):
+        if not token:  # dropping it would shift every later id
+            raise DataError(
+                f"data.vocab_file={path}: line {number} is blank; every line holds one token "
+                f"(id {number - 1} here), so put a placeholder such as [unused{number - 1}] there"
+            )
+        if token in lines:
+            raise DataError(
+                f"data.vocab_file={path}: {token!r} is on lines {lines[token]} and {number}; "
+                f"a token may have one id only, so remove one of them"
+            )
+        lines[token] = number
+    missing = [special for special in specials if special not in lines]
+    if missing:
+        raise DataError(
+            f"data.vocab_file={path} lacks {', '.join(missing)}: this data set needs the "
+            f"special tokens {' '.join(specials)}. Add each on a line of its own (BERT's "
+            f"vocab.txt has [PAD] on line 1 and [UNK] [CLS] [SEP] on lines 101-103), or {fix}"
+        )
+    if len(tokens) == len(specials):
+        raise DataError(f"data.vocab_file={path} holds the special tokens only; {fix}")
+    return Vocabulary(tokens, specials, tokenizer, pairs)
 
 
 def save_vocabulary(path: str | Path, vocabulary: Vocabulary) -> Path:
@@ -118,6 +200,7 @@ def save_vocabulary(path: str | Path, vocabulary: Vocabulary) -> Path:
     entry = {
         "tokenizer": vocabulary.tokenizer,
         "specials": list(vocabulary.specials),
+        "pairs": vocabulary.pairs,
         "tokens": vocabulary.tokens,
     }
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -139,23 +222,28 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
     tokens = entry.get("tokens") if isinstance(entry, dict) else None
     specials = entry.get("specials") if isinstance(entry, dict) else None
     tokenizer = entry.get("tokenizer") if isinstance(entry, dict) else None
+    # files written before "pairs" was saved: a pair set was the one with [SEP]
+    pairs = entry.get("pairs", SEP in specials) if isinstance(specials, list) else None
     well_formed = (
         isinstance(tokens, list)
         and isinstance(specials, list)
         and all(isinstance(t, str) for t in tokens)
         and len(set(tokens)) == len(tokens)
-        and tokens[: len(specials)] == specials
-        and specials[:2] == list(SPECIALS)
+        and tuple(specials) in SPECIAL_SETS
+        and set(specials) <= set(tokens)
         and len(tokens) > len(specials)
         and tokenizer in TOKENIZERS
+        and isinstance(pairs, bool)
     )
     if not well_formed:
+        layouts = " or ".join(" ".join(s) for s in SPECIAL_SETS)
         raise DataError(
             f"{path} is no vocabulary file: it needs 'tokens' (distinct strings in id order, "
-            f"the specials {list(SPECIALS)} first), 'specials' and 'tokenizer' (one of "
-            f"{', '.join(TOKENIZERS)}); point data.vocab_path at the vocab.json a run wrote"
+            f"its specials among them), 'specials' ({layouts}), 'tokenizer' (one of "
+            f"{', '.join(TOKENIZERS)}) and optionally 'pairs' (true or false); point "
+            f"data.vocab_path at the vocab.json a run wrote"
         )
-    return Vocabulary(tokens, specials, tokenizer)
+    return Vocabulary(tokens, specials, tokenizer, pairs)
 
 
 def read_text_file(path: Path) -> str:
@@ -243,9 +331,9 @@ class TextDataModule(InMemoryDataModule):
     :class:`~dlbasics.data.sequences.SequenceBatch`.
 
     Subclasses set ``num_classes`` and ``class_names`` and implement ``read_texts``. A
-    sentence pair is encoded ``a [SEP] b`` as one sequence (the longer side cut first
-    when the pair exceeds ``max_seq_len``), so a pair set gives the same batches as a
-    single-text one; a net finds the two sides at the ``[SEP]`` id (2).
+    sentence pair is one sequence, ``a [SEP] b`` or with ``cls_token`` ``[CLS] a [SEP] b
+    [SEP]`` plus segment ids (the longer side cut first when the pair exceeds
+    ``max_seq_len``), so a pair set gives the same batches as a single-text one.
     """
 
     def __init__(
@@ -254,6 +342,8 @@ class TextDataModule(InMemoryDataModule):
         min_freq: int = 1,
         max_size: int | None = None,
         max_seq_len: int = 256,
+        cls_token: bool = False,
+        vocab_file: str | None = None,
         vocab_path: str | None = None,
         save_vocab: str | None = None,
         **loader_kwargs: Any,
@@ -261,10 +351,13 @@ class TextDataModule(InMemoryDataModule):
         super().__init__(**loader_kwargs)
         self.tokenizer = require_choice("data.tokenizer", tokenizer, TOKENIZERS)
         self.min_freq = require_positive_integer("data.min_freq", min_freq)
-        if max_size is not None:
-            require_integer("data.max_size", max_size, minimum=len(PAIR_SPECIALS) + 1)
+        self.cls_token = require_flag("data.cls_token", cls_token)
+        if max_size is not None:  # room for the specials and a word
+            most_specials = CLS_SPECIALS if cls_token else PAIR_SPECIALS
+            require_integer("data.max_size", max_size, minimum=len(most_specials) + 1)
         self.max_size = max_size
         self.max_seq_len = require_positive_integer("data.max_seq_len", max_seq_len)
+        self.vocab_file = vocab_file
         self.vocab_path = vocab_path
         self.save_vocab = save_vocab
         self._vocabulary: Vocabulary | None = None
@@ -324,50 +417,80 @@ class TextDataModule(InMemoryDataModule):
                 f"{vocabulary.tokenizer}, but data.tokenizer={self.tokenizer}; set "
                 f"data.tokenizer={vocabulary.tokenizer}"
             )
-        return vocabulary
-
-    def _vocabulary_for(self, train: list, specials: tuple[str, ...]) -> Vocabulary:
-        if self.vocab_path is None:
-            words = chain.from_iterable([s] if isinstance(s, list) else s for s in train)
-            return build_vocabulary(words, specials, self.tokenizer, self.min_freq, self.max_size)
-        # loaded already if info() asked for the vocabulary size before setup
-        vocabulary = self._vocabulary if self._vocabulary is not None else self._saved_vocabulary()
-        if vocabulary.specials != specials:
-            raise DataError(
-                f"data.vocab_path={self.vocab_path} has the specials {list(vocabulary.specials)}, "
-                f"this data set needs {list(specials)}: it was saved for another kind of text set"
+        if (CLS in vocabulary.specials) != self.cls_token:
+            saved, wanted = str(not self.cls_token).lower(), str(self.cls_token).lower()
+            raise ConfigError(
+                f"data.vocab_path={self.vocab_path} was saved by a run with data.cls_token="
+                f"{saved}, but data.cls_token={wanted}; set data.cls_token={saved}"
             )
         return vocabulary
 
+    def _vocabulary_for(self, train: list, paired: bool) -> Vocabulary:
+        specials = CLS_SPECIALS if self.cls_token else PAIR_SPECIALS if paired else SPECIALS
+        if self.vocab_path is None and self.vocab_file is not None:
+            return read_vocab_file(self.vocab_file, specials, self.tokenizer, paired)
+        if self.vocab_path is None:
+            words = chain.from_iterable([s] if isinstance(s, list) else s for s in train)
+            return build_vocabulary(
+                words, specials, self.tokenizer, self.min_freq, self.max_size, paired
+            )
+        # loaded already if info() asked for the vocabulary size before setup
+        vocabulary = self._vocabulary if self._vocabulary is not None else self._saved_vocabulary()
+        if (vocabulary.specials, vocabulary.pairs) != (specials, paired):
+            kinds = ["single texts", "sentence pairs"]
+            raise DataError(
+                f"data.vocab_path={self.vocab_path} was saved for {kinds[vocabulary.pairs]} with "
+                f"the specials {list(vocabulary.specials)}, this data set has {kinds[paired]} "
+                f"and needs {list(specials)}: it was saved for another kind of text set"
+            )
+        return vocabulary
+
+    def _layout(self, sides: int) -> list[str]:
+        """One encoded sample as pieces: its texts ``a`` (and ``b``) and the specials."""
+        texts = ["a", "b"][:sides]
+        if self.cls_token:  # [CLS] a [SEP] (b [SEP])
+            return [CLS, *chain.from_iterable((text, SEP) for text in texts)]
+        return [texts[0], *chain.from_iterable((SEP, text) for text in texts[1:])]  # a ([SEP] b)
+
     def _encode(self, sample: list[str] | tuple[list[str], list[str]]) -> list[int]:
-        if isinstance(sample, list):
-            return self._vocabulary.encode(sample[: self.max_seq_len])
-        first, second = sample
-        keep_first, keep_second = fit_pair(len(first), len(second), self.max_seq_len - 1)
-        sep = [self._vocabulary.id(SEP)]
-        encode = self._vocabulary.encode
-        return [*encode(first[:keep_first]), *sep, *encode(second[:keep_second])]
+        sides = [sample] if isinstance(sample, list) else list(sample)
+        layout = self._layout(len(sides))
+        budget = self.max_seq_len - (len(layout) - len(sides))  # the specials count too
+        kept = [budget] if len(sides) == 1 else fit_pair(len(sides[0]), len(sides[1]), budget)
+        vocabulary = self._vocabulary
+        names = "ab"[: len(sides)]  # the pieces of _layout that are texts
+        texts = {
+            name: vocabulary.encode(side[:n])
+            for name, side, n in zip(names, sides, kept, strict=True)
+        }
+        pieces = (texts[piece] if piece in texts else [vocabulary.id(piece)] for piece in layout)
+        return list(chain.from_iterable(pieces))
 
     def _prepare(self) -> None:
         """Read, tokenise, build (or load) the vocabulary, encode and pad every split once."""
         texts = self.read_texts()
         tokenized = {split: self._tokenize(texts[split]) for split in SPLITS}
         paired = any(isinstance(sample, tuple) for sample in tokenized["train"])
-        if paired and self.max_seq_len < 3:
+        layout = self._layout(2 if paired else 1)
+        if self.max_seq_len < len(layout):  # a token of each text and the specials
+            kind = "a sentence pair" if paired else "a text"
+            pieces = ", ".join("a token" if len(piece) == 1 else piece for piece in layout)
             raise ConfigError(
-                f"data.max_seq_len={self.max_seq_len} cannot hold a sentence pair "
-                f"(a token, [SEP], a token); set data.max_seq_len=3 or more"
+                f"data.max_seq_len={self.max_seq_len} cannot hold {kind} ({pieces}); set "
+                f"data.max_seq_len={len(layout)} or more"
             )
-        specials = PAIR_SPECIALS if paired else SPECIALS
-        self._vocabulary = self._vocabulary_for(tokenized["train"], specials)
+        self._vocabulary = self._vocabulary_for(tokenized["train"], paired)
         for split in SPLITS:
             self._splits[split] = self._dataset(tokenized[split], texts[split].labels)
 
     def _dataset(self, tokenized: list, labels: list[int]) -> SequenceDataset:
-        """Tokenised samples encoded with the vocabulary, truncated and padded."""
-        pad_id = self._vocabulary.id(PAD)
+        """Tokenised samples encoded with the vocabulary, truncated and padded; pairs in the
+        BERT layout get segment ids in their batches."""
+        vocabulary = self._vocabulary
+        pad_id = vocabulary.id(PAD)
+        sep_id = vocabulary.id(SEP) if self.cls_token and vocabulary.pairs else None
         ids = pad_sequences([self._encode(sample) for sample in tokenized], pad_id)
-        return SequenceDataset(ids, torch.tensor(labels, dtype=torch.long), pad_id)
+        return SequenceDataset(ids, torch.tensor(labels, dtype=torch.long), pad_id, sep_id)
 
     def encode_lines(self, path: str | Path, key: str = "text_file") -> TextLines:
         """The non-empty lines of the UTF-8 file ``path`` as samples to predict, tokenised,
@@ -378,7 +501,7 @@ class TextDataModule(InMemoryDataModule):
         sources = [f"{path}:{number}" for number in numbers]
         vocabulary = self.vocabulary  # the saved one, if vocab_path names it: no texts read
         texts: list[Text] = list(lines)
-        if SEP in vocabulary.specials:  # a run on sentence pairs
+        if vocabulary.pairs:  # a run on sentence pairs
             texts = list(map(self._pair_line, lines, sources))
         samples = self._tokenize(TextSplit(texts, [-1] * len(texts), sources))
         return TextLines(numbers, lines, self._dataset(samples, [-1] * len(samples)))

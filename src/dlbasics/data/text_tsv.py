@@ -5,7 +5,8 @@ is ``text <TAB> label`` or ``text_a <TAB> text_b <TAB> label`` (a pair, as LCQMC
 question pairs), with an integer label in ``0..num_classes-1``; the first line of
 ``train.tsv`` says which, and every line of the three files must have as many columns.
 ``header=true`` skips the first line of each file; blank lines are skipped. A pair is
-encoded ``a [SEP] b`` as one sequence (see :class:`~dlbasics.data.text.TextDataModule`).
+encoded ``a [SEP] b`` as one sequence, or ``[CLS] a [SEP] b [SEP]`` with segment ids under
+``cls_token=true`` (see :mod:`dlbasics.data.text`).
 """
 
 from pathlib import Path

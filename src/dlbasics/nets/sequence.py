@@ -122,7 +122,7 @@ class SequenceClassifier(nn.Module):
         return [p.last_weights for p in parts if p is not None and p.last_weights is not None]
 
     def forward(self, x: Sequence[Tensor]) -> Tensor:
-        ids, lengths, mask = x
+        ids, lengths, mask = x[:3]  # a 4th field (segment ids) is for Transformers
         check_token_ids(ids, self.embedding.num_embeddings)
         if self.encoder is None:  # bag of words
             outputs, final = self.embedding(ids), None

@@ -22,9 +22,25 @@ def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
     return datamodule
 
 
+def check_position_table(cfg: DictConfig) -> None:
+    """A net with a position table (``model.net.max_len``, the Transformer's) must hold the
+    data's longest sample (``data.max_seq_len``): checked when the model is built, the net
+    would otherwise stop at the first batch that long, maybe well into training."""
+    net = cfg.model.get("net") if "model" in cfg else None
+    max_len = net.get("max_len") if isinstance(net, DictConfig) else None
+    max_seq_len = cfg.data.get("max_seq_len") if "data" in cfg else None
+    if is_integer(max_len) and is_integer(max_seq_len) and max_len < max_seq_len:
+        raise ConfigError(
+            f"model.net.max_len={max_len} is shorter than data.max_seq_len={max_seq_len}: the "
+            f"Transformer's position table has no row for a sample's tokens past {max_len}. Set "
+            f"model.net.max_len={max_seq_len} or more, or data.max_seq_len={max_len} or less"
+        )
+
+
 def build_model(cfg: DictConfig) -> pl.LightningModule:
     """The task of ``cfg.model`` with the optimizer and scheduler groups: a task is generic
     over its optimizer, so no model config repeats one."""
+    check_position_table(cfg)
     return instantiate(cfg.model, optimizer=cfg.optimizer, scheduler=cfg.get("scheduler"))
 
 
