@@ -20,7 +20,7 @@ from dlbasics.nets.sequence import SequenceClassifier, masked_mean
 from dlbasics.train import main as train_main
 from dlbasics.train import train
 from dlbasics.utils.instantiate import build_datamodule, build_model
-from tests.conftest import CHARACTERS, make_fake_imdb, make_fake_lcqmc, run_main
+from tests.conftest import CHARACTERS, make_fake_imdb, make_fake_lcqmc, run_dirs, run_main
 from tests.tensorboard_runs import load_events, quick_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -294,3 +294,30 @@ def test_the_attention_heatmap_is_logged_for_nets_with_weights(compose_config, t
     assert not (plain / "figures" / "attention_val.png").exists()  # skipped with a note
     with pytest.raises(ConfigError, match=r"callbacks.attention_maps.num_sequences"):
         AttentionMaps(num_sequences=0)
+
+
+def test_the_query_focus_of_a_kv_checkpoint(tmp_path, monkeypatch) -> None:
+    from dlbasics.studies.kv_attention import main, query_focus
+
+    quick = ["trainer=cpu", "trainer.max_epochs=1", "callbacks=model_checkpoint", "logger=csv"]
+    shrink = ["data.num_train=64", "data.num_val=32", "data.num_test=32", "data.batch_size=32"]
+    runs = {}
+    for name, experiment in (
+        ("kv", ["experiment=attention/kv_retrieval_transformer", *shrink]),
+        ("bag", ["experiment=study/word_order", "+variant=word_order/bag", "hydra.mode=RUN"]),
+    ):
+        code, _ = run_main(
+            train_main,
+            f"paths.log_dir={tmp_path / name}",
+            *quick,
+            *experiment,
+            monkeypatch=monkeypatch,
+        )
+        assert code == 0
+        [run_dir] = run_dirs(tmp_path / name)
+        runs[name] = json.loads((run_dir / "metrics.json").read_text())["best_ckpt"]
+    focus = query_focus(Path(runs["kv"]))
+    assert len(focus) == 2  # one row per block
+    for key, value, uniform in focus:
+        assert 0.0 <= key <= 1.0 and 0.0 <= value <= 1.0 and uniform == pytest.approx(0.1)
+    assert main([runs["bag"]]) == 2  # not a kv_retrieval run: one error line

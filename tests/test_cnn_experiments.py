@@ -13,9 +13,8 @@ from dlbasics.callbacks.feature_maps import feature_map_sheet
 from dlbasics.callbacks.prediction_images import GAP_PX
 from dlbasics.train import main as train_main
 from dlbasics.train import train
-from tests.conftest import make_fake_cifar, make_fake_idx_set
+from tests.conftest import file_contents, make_fake_cifar, make_fake_idx_set, run_main
 from tests.tensorboard_runs import load_events, quick_run
-from tests.test_cli import _run_main, _snapshot
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -162,8 +161,8 @@ def test_data_a_net_cannot_read_gives_one_message(case, earlier_run, capsys, mon
     done = log_dir / "train" / "runs" / "earlier"
     done.mkdir(parents=True, exist_ok=True)
     (done / "metrics.json").write_text('{"test/acc": 0.5}')
-    before = _snapshot(done)
-    code, stderr = _run_main(
+    before = file_contents(done)
+    code, stderr = run_main(
         train_main,
         f"paths.log_dir={log_dir}",
         f"paths.data_dir={earlier_run['root'] / BROKEN_FOLDER.get(case, 'data')}",
@@ -176,4 +175,4 @@ def test_data_a_net_cannot_read_gives_one_message(case, earlier_run, capsys, mon
     assert code != 0
     assert expected in stderr
     assert "Traceback" not in stderr
-    assert _snapshot(done) == before
+    assert file_contents(done) == before
