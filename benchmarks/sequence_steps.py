@@ -1,12 +1,15 @@
-"""Training steps per second of the LSTM classifier on two sequence sets, in one process.
+"""Training steps per second of the sequence classifiers, in one process.
 
-For each data set (digit_sum: 300 sequences of 10 digits, batch 8 as the book; the
-generated negation reviews: 2,000 reviews, batch 32) and each implementation of the
-recurrence (``cells``: the written-out equations, a Python loop over time; ``torch``:
-the fused ``nn.LSTM`` on a packed batch) a plain PyTorch loop runs ``--epochs`` epochs
-over the DataModule's own batches; dlbasics (ClassificationTask + Trainer, no logger,
-checkpoint or bar) runs the ``torch`` implementation on the same DataModule. The first
-epoch of each way is dropped as warm-up; the ways take turns in this process. Run:
+Three workloads: the LSTM classifier (embedding 32, hidden 32) on digit_sum (300
+sequences of 10 digits, batch 8 as the book) and on the generated negation reviews (2,000
+reviews, batch 32), and the two-block Transformer of ``attention/kv_retrieval_transformer``
+(width 64, 4 heads, feed-forward 128, pre-norm) on key-value retrieval (4,000 samples of
+10 tokens, batch 64). For each, a plain PyTorch loop runs ``--epochs`` epochs over the
+DataModule's own batches, for the LSTM once per implementation of the recurrence
+(``cells``: the written-out equations, a Python loop over time; ``torch``: the fused
+``nn.LSTM`` on a packed batch); dlbasics (ClassificationTask + Trainer, no logger,
+checkpoint or bar) runs the ``torch`` way on the same DataModule. The first epoch of each
+way is dropped as warm-up; the ways take turns in this process. Run:
 ``python benchmarks/sequence_steps.py``.
 """
 
@@ -20,33 +23,62 @@ import torch
 from torch import nn
 
 from dlbasics.data.digit_sum import DigitSumDataModule
+from dlbasics.data.kv_retrieval import KeyValueRetrievalDataModule
 from dlbasics.data.negation import NegationReviewsDataModule
-from dlbasics.nets import SequenceClassifier
+from dlbasics.nets import SequenceClassifier, TransformerClassifier
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.measurements import write_measurements
 
 LR = 0.001
 
 
-def data_sets() -> dict[str, pl.LightningDataModule]:
-    sets = {
-        "digit_sum": DigitSumDataModule(batch_size=8),
-        "negation": NegationReviewsDataModule(batch_size=32),
-    }
-    for datamodule in sets.values():
-        datamodule.setup("fit")
-    return sets
+NetFactory = Callable[[pl.LightningDataModule, str], nn.Module]
 
 
-def new_net(datamodule: pl.LightningDataModule, impl: str) -> nn.Module:
+def lstm_net(datamodule: pl.LightningDataModule, impl: str) -> nn.Module:
     torch.manual_seed(0)
     return SequenceClassifier(
         datamodule.vocab_size, datamodule.num_classes, 32, 32, "lstm", impl=impl
     )
 
 
-def plain_steps_per_second(datamodule: pl.LightningDataModule, impl: str, epochs: int) -> float:
-    net = new_net(datamodule, impl)
+def transformer_net(datamodule: pl.LightningDataModule, impl: str) -> nn.Module:
+    torch.manual_seed(0)  # impl: the Transformer has one implementation
+    return TransformerClassifier(
+        datamodule.vocab_size,
+        datamodule.num_classes,
+        64,
+        4,
+        2,
+        128,
+        0.0,
+        64,
+        pooling="last",
+        padding_idx=0,
+        norm_first=True,
+    )
+
+
+def workloads() -> dict[str, tuple[pl.LightningDataModule, NetFactory, tuple[str, ...]]]:
+    """Name → DataModule (set up), its net and the implementations the plain loop runs."""
+    sets = {
+        "digit_sum": (DigitSumDataModule(batch_size=8), lstm_net, ("cells", "torch")),
+        "negation": (NegationReviewsDataModule(batch_size=32), lstm_net, ("cells", "torch")),
+        "kv_retrieval": (
+            KeyValueRetrievalDataModule(num_train=4000, tokenizer="whitespace", batch_size=64),
+            transformer_net,
+            ("torch",),
+        ),
+    }
+    for datamodule, _, _ in sets.values():
+        datamodule.setup("fit")
+    return sets
+
+
+def plain_steps_per_second(
+    datamodule: pl.LightningDataModule, make_net: NetFactory, impl: str, epochs: int
+) -> float:
+    net = make_net(datamodule, impl)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
     rates = []
@@ -73,10 +105,12 @@ class StepRate(pl.Callback):
         self.rates.append(steps / (time.perf_counter() - self.start))
 
 
-def dlbasics_steps_per_second(datamodule: pl.LightningDataModule, epochs: int) -> float:
+def dlbasics_steps_per_second(
+    datamodule: pl.LightningDataModule, make_net: NetFactory, epochs: int
+) -> float:
     task = ClassificationTask(
         num_classes=datamodule.num_classes,
-        net=new_net(datamodule, "torch"),
+        net=make_net(datamodule, "torch"),
         optimizer=lambda params: torch.optim.Adam(params, lr=LR),
     )
     rate = StepRate()
@@ -102,16 +136,21 @@ def main() -> None:
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is dropped as warm-up)")
     values: dict[str, float] = {}
-    for name, datamodule in data_sets().items():
+    for name, (datamodule, make_net, impls) in workloads().items():
         ways: dict[str, Callable[[], float]] = {
-            "plain cells": lambda d=datamodule: plain_steps_per_second(d, "cells", args.epochs),
-            "plain torch": lambda d=datamodule: plain_steps_per_second(d, "torch", args.epochs),
-            "dlbasics torch": lambda d=datamodule: dlbasics_steps_per_second(d, args.epochs),
+            f"plain {impl}": lambda d=datamodule, m=make_net, i=impl: plain_steps_per_second(
+                d, m, i, args.epochs
+            )
+            for impl in impls
         }
+        ways["dlbasics torch"] = lambda d=datamodule, m=make_net: dlbasics_steps_per_second(
+            d, m, args.epochs
+        )
         for way, measure in ways.items():
             values[f"{name} {way} steps/s"] = measure()
         plain = values[f"{name} plain torch steps/s"]
-        values[f"{name} cells vs torch"] = values[f"{name} plain cells steps/s"] / plain
+        if "cells" in impls:
+            values[f"{name} cells vs torch"] = values[f"{name} plain cells steps/s"] / plain
         values[f"{name} dlbasics vs plain"] = values[f"{name} dlbasics torch steps/s"] / plain
     for key, value in values.items():
         print(f"{key:<40}{value:>10.2f}")
