@@ -51,6 +51,13 @@ class TensorBatchDataset(Dataset):
         return self.transform(self.inputs[index]), self.targets[index]
 
 
+def generated_split_sizes(num_train: int, num_val: int, num_test: int) -> tuple[int, int, int]:
+    """The three split sizes of a generated set, each checked positive (``data.num_*``)."""
+    named = (("num_train", num_train), ("num_val", num_val), ("num_test", num_test))
+    train, val, test = (require_positive_integer(f"data.{key}", value) for key, value in named)
+    return train, val, test
+
+
 def split_indices(total: int, sizes: Sequence[int], seed: int) -> list[Tensor]:
     """A seeded random partition of ``range(total)`` into parts of the given sizes."""
     order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))

@@ -8,8 +8,8 @@ every process, independent of the top-level ``seed`` that drives model init.
 import torch
 from torch import Tensor
 
-from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset
-from dlbasics.utils.checks import require_non_negative, require_positive_integer
+from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset, generated_split_sizes
+from dlbasics.utils.checks import require_non_negative
 
 
 class GeneratedDataModule(InMemoryDataModule):
@@ -26,14 +26,7 @@ class GeneratedDataModule(InMemoryDataModule):
     ) -> None:
         super().__init__(**loader_kwargs)
         self.noise = require_non_negative("data.noise", noise)
-        self.sizes = tuple(
-            require_positive_integer(f"data.{key}", value)
-            for key, value in (
-                ("num_train", num_train),
-                ("num_val", num_val),
-                ("num_test", num_test),
-            )
-        )
+        self.sizes = generated_split_sizes(num_train, num_val, num_test)
         self.seed = seed
 
     @property

@@ -9,8 +9,8 @@ batching are the text sets' (:class:`~dlbasics.data.text.TextDataModule`).
 import random
 from typing import Any
 
+from dlbasics.data.base import generated_split_sizes
 from dlbasics.data.text import SPLITS, TextDataModule, TextSplit
-from dlbasics.utils.checks import require_positive_integer
 
 
 class GeneratedTextDataModule(TextDataModule):
@@ -20,14 +20,7 @@ class GeneratedTextDataModule(TextDataModule):
         self, num_train: int, num_val: int, num_test: int, seed: int = 0, **text_kwargs: Any
     ) -> None:
         super().__init__(**text_kwargs)
-        self.sizes = [
-            require_positive_integer(f"data.{key}", value)
-            for key, value in (
-                ("num_train", num_train),
-                ("num_val", num_val),
-                ("num_test", num_test),
-            )
-        ]
+        self.sizes = generated_split_sizes(num_train, num_val, num_test)
         self.seed = seed
 
     def draw(self, size: int, rng: random.Random) -> tuple[list[str], list[int]]:
