@@ -2,9 +2,11 @@
 
 import pytest
 import torch
+from torchmetrics.classification import MulticlassAccuracy
 
 from dlbasics.errors import ConfigError
 from dlbasics.metrics import classification_metrics, regression_metrics
+from dlbasics.metrics.accuracy import CountedAccuracy
 
 Y_TRUE = torch.tensor([1, 1, 1, 0, 0, 0, 2, 2, 2, 2])
 Y_PRED = torch.tensor([1, 0, 0, 0, 2, 1, 0, 0, 2, 2])
@@ -93,3 +95,20 @@ def test_batch_mean_weights_batches_by_size():
     mean.update(torch.tensor(2.0), weight=1)
     mean.update(torch.tensor(4.0), weight=3)
     assert float(mean.compute()) == pytest.approx(3.5)
+
+
+def test_counted_accuracy_equals_torchmetrics_micro_accuracy() -> None:
+    """The training steps' cheap accuracy is torchmetrics' micro accuracy, batch by batch
+    and over an epoch, for scores and for class ids; and 0 before any sample."""
+    generator = torch.Generator().manual_seed(0)
+    counted, reference = CountedAccuracy(), MulticlassAccuracy(7, average="micro")
+    assert counted.compute().item() == 0.0
+    for size in (1, 5, 64, 33):
+        scores = torch.randn(size, 7, generator=generator)
+        target = torch.randint(0, 7, (size,), generator=generator)
+        preds = scores if size % 2 else scores.argmax(dim=1)  # scores, or class ids
+        assert counted(preds, target).item() == pytest.approx(reference(preds, target).item())
+    assert counted.compute().item() == pytest.approx(reference.compute().item(), abs=1e-7)
+    assert counted.seen.item() == 103
+    counted.reset()
+    assert counted.seen.item() == 0
