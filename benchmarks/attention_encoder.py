@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from dlbasics.nets.transformer import TransformerEncoderBlock
-from dlbasics.utils.measurements import write_measurements
+from dlbasics.utils.measurements import report_measurements
 
 Step = Callable[[], None]
 
@@ -101,17 +101,14 @@ def main() -> None:
     for name in ("ours weights", "ours fused"):
         values[f"{name} vs torch"] = values[f"{name} ms/step"] / values["torch ms/step"]
     values["threads"] = torch.get_num_threads()
-    for key, value in values.items():
-        print(f"{key:<40}{value:>10.2f}")
-    if args.record:
-        norm = "pre-norm" if args.norm_first else "post-norm"
-        method = (
-            f"forward+backward ms per step of one {norm} encoder block (batch "
-            f"{args.batch_size}, length {args.length}, hidden {args.hidden}, {args.heads} "
-            f"heads, ffn {args.ffn}, dropout {args.dropout}), median of {args.repeats} turns "
-            f"of {args.steps} steps, ways in turn in one process; ratios are of ms per step"
-        )
-        write_measurements(args.record, values, method)
+    norm = "pre-norm" if args.norm_first else "post-norm"
+    method = (
+        f"forward+backward ms per step of one {norm} encoder block (batch "
+        f"{args.batch_size}, length {args.length}, hidden {args.hidden}, {args.heads} "
+        f"heads, ffn {args.ffn}, dropout {args.dropout}), median of {args.repeats} turns "
+        f"of {args.steps} steps, ways in turn in one process; ratios are of ms per step"
+    )
+    report_measurements(values, args.record, method)
 
 
 if __name__ == "__main__":

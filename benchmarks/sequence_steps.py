@@ -27,7 +27,7 @@ from dlbasics.data.kv_retrieval import KeyValueRetrievalDataModule
 from dlbasics.data.negation import NegationReviewsDataModule
 from dlbasics.nets import SequenceClassifier, TransformerClassifier
 from dlbasics.tasks import ClassificationTask
-from dlbasics.utils.measurements import write_measurements
+from dlbasics.utils.measurements import report_measurements
 
 LR = 0.001
 
@@ -152,14 +152,11 @@ def main() -> None:
         if "cells" in impls:
             values[f"{name} cells vs torch"] = values[f"{name} plain cells steps/s"] / plain
         values[f"{name} dlbasics vs plain"] = values[f"{name} dlbasics torch steps/s"] / plain
-    for key, value in values.items():
-        print(f"{key:<40}{value:>10.2f}")
-    if args.record:
-        method = (
-            f"training steps per second, median of {args.epochs - 1} epochs per way (first "
-            f"dropped), ways in turn in one process; ratios are of steps per second"
-        )
-        write_measurements(args.record, values, method)
+    method = (
+        f"training steps per second, median of {args.epochs - 1} epochs per way (first "
+        f"dropped), ways in turn in one process; ratios are of steps per second"
+    )
+    report_measurements(values, args.record, method)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from dlbasics.metrics.accuracy import CountedAccuracy
 from dlbasics.metrics.checks import check_multiclass_inputs
-from dlbasics.utils.measurements import write_measurements
+from dlbasics.utils.measurements import report_measurements
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
 import epoch_time
@@ -75,14 +75,11 @@ def main() -> None:
         values["dlbasics task step+backward us"] / values["bare module step+backward us"]
     )
     values["threads"] = torch.get_num_threads()
-    for key, value in values.items():
-        print(f"{key:<44}{value:>10.1f}")
-    if args.record:
-        method = (
-            f"µs per call, median of {args.repeats} turns of {args.calls} calls, parts in turn "
-            f"in one process on one {BATCH} × {FEATURES} batch, {CLASSES} classes"
-        )
-        write_measurements(args.record, values, method)
+    method = (
+        f"µs per call, median of {args.repeats} turns of {args.calls} calls, parts in turn "
+        f"in one process on one {BATCH} × {FEATURES} batch, {CLASSES} classes"
+    )
+    report_measurements(values, args.record, method, width=44)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,17 @@ def write_measurements(path: str | Path, values: dict[str, float], method: str) 
     return path
 
 
+def report_measurements(
+    values: Mapping[str, float], record: str | None, method: str, width: int = 40
+) -> None:
+    """Print a benchmark's numbers as a two-column table (name, value) and, with
+    ``--record FILE``, write them for ``dlbasics-results`` (:func:`write_measurements`)."""
+    for name, value in values.items():
+        print(f"{name:<{width}}{value:>10.2f}")
+    if record:
+        write_measurements(record, dict(values), method)
+
+
 def study_main(
     studies: Mapping[str, Callable[[Path], dict[str, float]]],
     description: str,
