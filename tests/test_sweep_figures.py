@@ -95,6 +95,9 @@ def test_summarize_draws_what_the_jobs_config_asks_and_sends_it_to_tensorboard(
     assert "## test/acc against data.seq_len" in summary and "| 15 | 0.7 | 0.2 |" in summary
     events = load_events(tmp_path)
     assert events.Tags()["images"] == ["sweep/test/acc_vs_data.seq_len"]
+    cli.summarize(tmp_path)  # redrawn (a resumed sweep): the figure is in TensorBoard once
+    assert len(list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert len(load_events(tmp_path).Images("sweep/test/acc_vs_data.seq_len")) == 1
 
 
 def test_the_memory_study_end_to_end_and_a_wrong_key_stops_it_before_any_job(

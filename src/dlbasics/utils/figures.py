@@ -23,7 +23,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from torch.utils.tensorboard import SummaryWriter
 
 from dlbasics.compat import file_writer
-from dlbasics.utils.loggers import tensorboard_writers
+from dlbasics.utils.loggers import EVENTS_GLOB, tensorboard_writers
 
 __all__ = [
     "FIGURES_DIR",
@@ -88,7 +88,10 @@ def png_summary(tag: str, png: bytes) -> Summary:
 
 def add_png_files(log_dir: str | Path, pngs: Mapping[str, Path]) -> None:
     """Write PNG files (tag → path) as images into a TensorBoard log dir of their own, for
-    figures drawn outside a trainer (the figures at a sweep's root)."""
+    figures drawn outside a trainer (the figures at a sweep's root). Earlier event files
+    there are replaced: redrawing a resumed sweep's figures must not show them twice."""
+    for old in Path(log_dir).glob(EVENTS_GLOB):
+        old.unlink()
     writer = SummaryWriter(str(log_dir))
     try:
         for tag, path in pngs.items():
