@@ -154,10 +154,15 @@ def dlbasics_task(workload: Workload) -> ClassificationTask:
     )
 
 
-def lightning_epochs(
-    module: pl.LightningModule, data_dir: str, epochs: int, progress_bar: bool = False
+def timed_fit(
+    module: pl.LightningModule,
+    datamodule: pl.LightningDataModule,
+    epochs: int,
+    progress_bar: bool = False,
 ) -> EpochTimes:
-    datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
+    """Seconds of each training epoch after the first (warm-up) of ``module`` fitted on
+    ``datamodule`` by a Trainer with nothing but the loop: no validation, logger,
+    checkpoint or summary (the bar only if asked for, as ``callbacks=default`` has it)."""
     timer = EpochTimer()
     callbacks: list[pl.Callback] = [timer]
     if progress_bar:  # as callbacks=default configures it
@@ -175,6 +180,13 @@ def lightning_epochs(
     )
     trainer.fit(module, datamodule=datamodule)
     return timer.times[1:]
+
+
+def lightning_epochs(
+    module: pl.LightningModule, data_dir: str, epochs: int, progress_bar: bool = False
+) -> EpochTimes:
+    datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
+    return timed_fit(module, datamodule, epochs, progress_bar)
 
 
 def per_sample_loader(workload: Workload, data_dir: str, epochs: int) -> EpochTimes:

@@ -15,8 +15,10 @@ way is dropped as warm-up; the ways take turns in this process. Run:
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -28,6 +30,9 @@ from dlbasics.data.negation import NegationReviewsDataModule
 from dlbasics.nets import SequenceClassifier, TransformerClassifier
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.measurements import report_measurements
+
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
+from epoch_time import timed_fit
 
 LR = 0.001
 
@@ -93,18 +98,6 @@ def plain_steps_per_second(
     return statistics.median(rates[1:])
 
 
-class StepRate(pl.Callback):
-    def __init__(self) -> None:
-        self.rates: list[float] = []
-
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self.start, self.first_step = time.perf_counter(), trainer.global_step
-
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        steps = trainer.global_step - self.first_step
-        self.rates.append(steps / (time.perf_counter() - self.start))
-
-
 def dlbasics_steps_per_second(
     datamodule: pl.LightningDataModule, make_net: NetFactory, epochs: int
 ) -> float:
@@ -113,19 +106,8 @@ def dlbasics_steps_per_second(
         net=make_net(datamodule, "torch"),
         optimizer=lambda params: torch.optim.Adam(params, lr=LR),
     )
-    rate = StepRate()
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=epochs,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[rate],
-    )
-    trainer.fit(task, datamodule=datamodule)
-    return statistics.median(rate.rates[1:])
+    steps = len(datamodule.train_dataloader())  # per epoch: every batch, no limit
+    return statistics.median([steps / seconds for seconds in timed_fit(task, datamodule, epochs)])
 
 
 def main() -> None:
