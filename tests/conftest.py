@@ -5,7 +5,7 @@ import pickle
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -156,13 +156,21 @@ def real_data_dir() -> Path:
     return Path(value).resolve()
 
 
+def cli_command(command: str, log_dir: Path, overrides: Sequence[str]) -> list[str]:
+    """``python -m dlbasics.<command>`` with the log dir and ``overrides``; Hydra's flags
+    (``-m``) go before every override, where its parser expects them."""
+    flags = [item for item in overrides if item.startswith("-")]
+    rest = [item for item in overrides if not item.startswith("-")]
+    return [sys.executable, "-m", f"dlbasics.{command}", *flags, f"paths.log_dir={log_dir}", *rest]
+
+
 def run_cli(
     command: str, *overrides: str, log_dir: Path, env: dict | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess:
     """Run ``python -m dlbasics.<command>`` the way a user would, outputs under ``log_dir``."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", f"dlbasics.{command}", f"paths.log_dir={log_dir}", *overrides],
+        cli_command(command, log_dir, overrides),
         cwd=REPO_ROOT,
         env=full_env,
         capture_output=True,

@@ -6,9 +6,16 @@ pyproject.toml admits, so an upgrade that moves one of them breaks this file
 and nothing else.
 """
 
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import optuna
+import torch.distributed as dist
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, read_write
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.tensorboard import SummaryWriter
@@ -16,6 +23,7 @@ from torchmetrics import MetricCollection
 
 __all__ = [
     "UnrepeatedDistributedSampler",  # Lightning uses it for prediction only; not exported
+    "ddp_children_run_this_job",
     "file_writer",
     "keep_only",
     "logs_graph",
@@ -50,3 +58,56 @@ def optuna_trial(study: optuna.Study, number: int) -> optuna.Trial:
     it: Optuna hands trials out only from ``ask()``, in the sweeper's process."""
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     return optuna.Trial(study, trial_id)
+
+
+# Hydra flags that take their value as the next command-line word
+HYDRA_FLAGS_WITH_VALUE = {"-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir"}
+MULTIRUN_FLAGS = {"-m", "--multirun"}
+# what Lightning's DDP launcher leaves in os.environ; a second job that finds LOCAL_RANK
+# there takes itself for a child process and waits for a rank 0 that never comes
+LAUNCHER_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+
+
+def hydra_flags(argv: Sequence[str]) -> list[str]:
+    """The Hydra flags of a command line (config path/name/dir), without ``-m`` and overrides."""
+    flags, words = [], iter(argv)
+    for word in words:
+        if word in HYDRA_FLAGS_WITH_VALUE:
+            flags += [word, next(words, "")]
+        elif word.startswith("-") and word not in MULTIRUN_FLAGS:
+            flags.append(word)
+    return flags
+
+
+@contextmanager
+def ddp_children_run_this_job(job_dir: str | Path, overrides: Sequence[str]) -> Iterator[None]:
+    """Make Lightning's DDP processes of a multirun job run that job, and only it.
+
+    Lightning starts the other processes by re-running ``sys.argv`` with
+    ``hydra.run.dir=<HydraConfig run.dir>`` appended (``_hydra_subprocess_cmd``); under
+    ``-m`` that re-runs the whole sweep from every child. For the length of one job the
+    command line is the job's own overrides and ``run.dir`` is the job's dir, so each
+    child is a single run of this job in this job's dir. Afterwards the process group and
+    the launcher's environment variables are cleared, so the next job of the sweep
+    starts its own processes.
+    """
+    saved_argv = sys.argv[:]
+    saved_environment = {name: os.environ.get(name) for name in LAUNCHER_ENVIRONMENT}
+    hydra = HydraConfig.get()
+    saved_run_dir = OmegaConf.to_container(hydra.run, resolve=False).get("dir")  # unresolved
+    sys.argv = [sys.argv[0], *hydra_flags(sys.argv[1:]), *overrides]
+    with read_write(hydra.run):
+        hydra.run.dir = str(job_dir)
+    try:
+        yield
+    finally:
+        sys.argv = saved_argv
+        with read_write(hydra.run):
+            hydra.run.dir = saved_run_dir
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

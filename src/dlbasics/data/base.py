@@ -12,9 +12,10 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset
 
-from dlbasics.data.sharding import eval_sampler
+from dlbasics.data.resumable import EpochShuffleSampler, ResumableLoader
+from dlbasics.data.sharding import eval_sampler, process_shard
 from dlbasics.errors import ConfigError
 from dlbasics.utils.checks import require_integer, require_positive_integer
 
@@ -84,6 +85,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         train_repeats: int = 1,
+        shuffle_seed: int = 0,
     ) -> None:
         super().__init__()
         self.batch_size = require_positive_integer("data.batch_size", batch_size)
@@ -91,6 +93,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.eval_batch_size = require_positive_integer("data.eval_batch_size", eval_batch_size)
         self.num_workers = require_integer("data.num_workers", num_workers, minimum=0)
         self.pin_memory = pin_memory
+        self.shuffle_seed = require_integer("data.shuffle_seed", shuffle_seed, minimum=0)
         self.train_set: TensorBatchDataset | None = None
         self.val_set: TensorBatchDataset | None = None
         self.test_set: TensorBatchDataset | None = None
@@ -115,32 +118,45 @@ class InMemoryDataModule(pl.LightningDataModule):
             "vocab_size": self.vocab_size,
         }
 
-    def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):
-        if dataset is None:
-            raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
-        if train and self.train_repeats > 1:
-            if self.trainer is not None and self.trainer.world_size > 1:
-                raise ConfigError(
-                    "data.train_repeats > 1 is for one process (full-batch "
-                    "steps); under DDP set it to 1"
-                )
-            # One fresh permutation after another: with batch_size = the training size every
-            # batch is the whole set, so an epoch holds train_repeats full-batch steps.
-            total = len(dataset) * self.train_repeats
-            sampler, shuffle = RandomSampler(dataset, num_samples=total), False
-        elif train:
-            sampler, shuffle = None, True
-        else:  # evaluation under DDP: each sample on exactly one process (data/sharding.py)
-            (sampler, batch_size), shuffle = eval_sampler(dataset, batch_size, self.trainer), False
-        return DataLoader(
+    def _train_loader(self, dataset: TensorBatchDataset) -> ResumableLoader:
+        """Shuffled batches whose order follows ``(shuffle_seed, epoch)`` and which a
+        checkpoint can restart mid-epoch (data/resumable.py)."""
+        world_size, rank = process_shard(self.trainer)
+        if self.train_repeats > 1 and world_size > 1:
+            raise ConfigError(
+                "data.train_repeats > 1 is for one process (full-batch steps); "
+                "under DDP set it to 1"
+            )
+        # with train_repeats = k and batch_size = the training size, an epoch holds k
+        # full-batch steps, each over a fresh permutation
+        sampler = EpochShuffleSampler(
+            dataset, self.shuffle_seed, world_size, rank, repeats=self.train_repeats
+        )
+        return ResumableLoader(
             dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
+            batch_size=self.batch_size,
             sampler=sampler,
+            generator=torch.Generator().manual_seed(self.shuffle_seed),
+            **self._loader_settings(),
+        )
+
+    def _loader_settings(self) -> dict[str, Any]:
+        return dict(
             collate_fn=pass_through,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory,
+        )
+
+    def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
+        if train:
+            return self._train_loader(dataset)
+        # evaluation under DDP: each sample on exactly one process (data/sharding.py)
+        sampler, batch_size = eval_sampler(dataset, batch_size, self.trainer)
+        return DataLoader(
+            dataset, batch_size=batch_size, sampler=sampler, **self._loader_settings()
         )
 
     def train_dataloader(self) -> DataLoader:

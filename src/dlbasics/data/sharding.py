@@ -37,14 +37,20 @@ def even_batch_size(total: int, world_size: int, batch_size: int) -> int:
     return size
 
 
+def process_shard(trainer: Any) -> tuple[int, int]:
+    """``(number of processes, this process's rank)`` under the trainer's strategy; (1, 0)
+    in one process or outside a Trainer."""
+    kwargs = getattr(trainer, "distributed_sampler_kwargs", None) if trainer else None
+    return (kwargs or {}).get("num_replicas", 1), (kwargs or {}).get("rank", 0)
+
+
 def eval_sampler(dataset: Dataset, batch_size: int, trainer: Any) -> tuple[Sampler | None, int]:
     """The sampler and batch size for an evaluation loader: ``(None, batch_size)`` in one
     process, an unpadded shard and an evened batch size under a multi-process strategy."""
-    kwargs = getattr(trainer, "distributed_sampler_kwargs", None) if trainer else None
-    world_size = (kwargs or {}).get("num_replicas", 1)
+    world_size, rank = process_shard(trainer)
     if world_size <= 1:
         return None, batch_size
     sampler = UnrepeatedDistributedSampler(
-        dataset, num_replicas=world_size, rank=kwargs["rank"], shuffle=False
+        dataset, num_replicas=world_size, rank=rank, shuffle=False
     )
     return sampler, even_batch_size(len(dataset), world_size, batch_size)

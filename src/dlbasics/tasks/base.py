@@ -18,6 +18,14 @@ from dlbasics.utils.config import plain_config
 
 STAGES = ("train", "val", "test")
 MODES = {"min": MinMetric, "max": MaxMetric}
+METRIC_STATES_KEY = "dlbasics_metric_states"
+
+
+def _copy_state(value: Tensor | list[Tensor], device: Any = None) -> Tensor | list[Tensor]:
+    """A metric state (a tensor, or a list of them for concatenating metrics), copied."""
+    if isinstance(value, list):
+        return [item.detach().clone().to(device) for item in value]
+    return value.detach().clone().to(device)
 
 
 def build_net(spec: nn.Module | Mapping) -> nn.Module:
@@ -177,6 +185,27 @@ class Task(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+
+    # --- what a checkpoint carries beyond the weights -----------------------------
+    def resumable_metrics(self) -> dict[str, Metric]:
+        """Metrics whose state spans a checkpoint: the best monitored value so far, and the
+        training loss and metrics of an epoch a mid-epoch checkpoint cut in two. Their
+        states are not in ``state_dict`` (torchmetrics states are not persistent), which
+        keeps the weights' keys those of every earlier checkpoint."""
+        members = {f"train_metrics.{name}": metric for name, metric in self.train_metrics.items()}
+        return {"monitor_best": self.monitor_best, "train_loss": self.train_loss, **members}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[METRIC_STATES_KEY] = {
+            name: {key: _copy_state(value) for key, value in metric.metric_state.items()}
+            for name, metric in self.resumable_metrics().items()
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        saved = checkpoint.get(METRIC_STATES_KEY, {})  # absent in checkpoints from before
+        for name, metric in self.resumable_metrics().items():
+            for key, value in saved.get(name, {}).items():
+                setattr(metric, key, _copy_state(value, self.device))
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())

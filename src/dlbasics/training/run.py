@@ -8,7 +8,10 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
+from dlbasics.callbacks.interruption import DEFAULT_SIGNALS, Interruption
+from dlbasics.callbacks.rng_state import RngStateInCheckpoints
 from dlbasics.errors import ConfigError
+from dlbasics.training.continued import LAST, LAST_CHECKPOINT
 from dlbasics.utils.checks import require_integer
 from dlbasics.utils.config import config_value
 from dlbasics.utils.config_tree import log_config_tree
@@ -24,10 +27,28 @@ def seed_run(cfg: DictConfig) -> None:
 
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """The checkpoint ``ckpt_path`` names; ``last`` is the ``checkpoints/last.ckpt`` of the
+    run this command continues (its run dir was chosen by training/continued.py)."""
     ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path == LAST:
+        last = Path(cfg.paths.output_dir) / LAST_CHECKPOINT
+        if not last.is_file():
+            raise ConfigError(
+                f"ckpt_path=last: no run under {Path(cfg.paths.output_dir).parent} that was "
+                f"started with these overrides has {LAST_CHECKPOINT}; pass "
+                f"ckpt_path=<run dir>/{LAST_CHECKPOINT}"
+            )
+        return str(last)
     if ckpt_path is not None and not Path(ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={ckpt_path} does not exist; pass the path of a .ckpt file")
     return ckpt_path
+
+
+def resume_callbacks(cfg: DictConfig) -> list[pl.Callback]:
+    """What every training run carries, whatever ``callbacks`` holds: RNG states in its
+    checkpoints (exact resume) and a checkpointed stop on ``interrupt.signals``."""
+    signals = config_value(cfg, "interrupt.signals", DEFAULT_SIGNALS)
+    return [RngStateInCheckpoints(), Interruption(list(signals))]
 
 
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
@@ -38,7 +59,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(cfg)
     log_config_tree(cfg, config_value(cfg, "extras.print_config", True))
     model = build_model(cfg)
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, extra_callbacks=resume_callbacks(cfg))
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     record: dict[str, Any] = scalar_metrics(trainer.callback_metrics, "val")
     checkpoint = trainer.checkpoint_callback

@@ -1,5 +1,6 @@
 """Build the DataModule, task, callbacks, loggers and Trainer from a composed config."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,14 @@ def check_max_epochs(value: Any) -> None:
         )
 
 
-def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
-    """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction."""
+def build_trainer(
+    cfg: DictConfig, extra_callbacks: Sequence[pl.Callback] = (), **overrides: Any
+) -> pl.Trainer:
+    """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction;
+    ``extra_callbacks`` join the ``callbacks`` group's."""
     check_max_epochs(cfg.trainer.get("max_epochs", 1))
     loggers = _instantiate_group(cfg.get("logger"))
-    callbacks = _instantiate_group(cfg.get("callbacks"))
+    callbacks = [*_instantiate_group(cfg.get("callbacks")), *extra_callbacks]
     for callback in callbacks:  # e.g. the HParams summary records the whole run config
         if hasattr(callback, "use_run_config"):
             callback.use_run_config(cfg)
