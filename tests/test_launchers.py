@@ -95,13 +95,17 @@ def test_a_multi_process_trainer_under_joblib_fails_with_the_fix() -> None:
     check_as_job("trainer=ddp_cpu")  # the basic launcher runs DDP jobs (issue 16, part 1)
 
 
+def worktree_env() -> dict[str, str]:
+    """This checkout's src first, also in the processes submitit and joblib start."""
+    src = str(REPO_ROOT / "src")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+
+
 def sweep(log_dir: Path, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """``dlbasics-train -m`` the way a user runs it (this worktree's src first)."""
-    src = str(REPO_ROOT / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "dlbasics.train", "-m", f"paths.log_dir={log_dir}"]
     return subprocess.run(
-        [*command, *overrides], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        [*command, *overrides], cwd=REPO_ROOT, env=worktree_env(), capture_output=True, text=True,
         timeout=timeout,
     )  # fmt: skip
 
@@ -147,10 +151,8 @@ def signal_mid_training(log_dir: Path, *overrides: str) -> tuple[Path, str, int]
     command = [sys.executable, "-m", "dlbasics.train", "-m", f"paths.log_dir={log_dir}"]
     command += ["hydra/launcher=submitit_local", *SMALL, "callbacks=model_checkpoint"]
     command += ["trainer.max_epochs=20", "seed=0", *overrides]
-    src = str(REPO_ROOT / "src")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        command, cwd=REPO_ROOT, env=worktree_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
     sweep_root = log_dir / "train" / "multiruns"
