@@ -71,7 +71,7 @@ def test_slurm_gives_each_rank_a_task_and_gpus_only_to_gpu_trainers(trainer, tas
 
 def test_local_and_joblib_settings() -> None:
     local = composed("hydra/launcher=submitit_local", "trainer=ddp", "trainer.devices=2")
-    assert local.hydra.launcher.tasks_per_node == 1  # Lightning starts the other rank
+    assert local.hydra.launcher.tasks_per_node == 1  # local tasks are no DDP ranks
     assert local.hydra.launcher.gpus_per_node == 2  # CUDA_VISIBLE_DEVICES=0,1
     assert Path(local.hydra.sweep.dir) in Path(local.hydra.launcher.submitit_folder).parents
     joblib = composed("hydra/launcher=joblib", "hydra.launcher.n_jobs=3")
@@ -88,9 +88,10 @@ def check_as_job(*overrides: str) -> None:
         HydraConfig.instance().cfg = None
 
 
-def test_a_multi_process_trainer_under_joblib_fails_with_the_fix() -> None:
-    with pytest.raises(ConfigError, match=r"joblib.*trainer\.devices=2.*trainer=cpu"):
-        check_as_job("hydra/launcher=joblib", "trainer=ddp_cpu")
+@pytest.mark.parametrize("name", ["joblib", "submitit_local"])
+def test_a_multi_process_trainer_under_a_one_process_launcher_fails_with_the_fix(name) -> None:
+    with pytest.raises(ConfigError, match=rf"{name} .*trainer\.devices=2.*trainer=cpu"):
+        check_as_job(f"hydra/launcher={name}", "trainer=ddp_cpu")
     check_as_job("hydra/launcher=joblib", "trainer=cpu")  # one device: fine
     check_as_job("trainer=ddp_cpu")  # the basic launcher runs DDP jobs (issue 16, part 1)
 

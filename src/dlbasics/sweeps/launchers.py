@@ -15,7 +15,13 @@ from omegaconf import DictConfig, OmegaConf
 from dlbasics.errors import ConfigError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
-JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+# launchers whose job processes cannot start a Trainer's DDP ranks: Lightning re-executes
+# the command line, which there is the worker's (joblib's, or submitit's
+# `python -m submitit.core._submit <folder>`, which rejects the Hydra overrides appended)
+ONE_PROCESS_LAUNCHERS = {
+    "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher": "joblib",
+    "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher": "submitit_local",
+}
 
 # conf/hydra/launcher/<name>.yaml has the name of the plugin's ConfigStore entry on purpose
 # (users type the plugin's names); Hydra then validates our file against the plugin's
@@ -61,15 +67,15 @@ def launcher_target() -> str | None:
 
 
 def check_launcher(cfg: DictConfig) -> None:
-    """Raise ConfigError if this job's trainer cannot run under its launcher: a joblib
-    worker cannot start a Trainer's DDP processes (Lightning re-executes the command line,
-    which in a worker is joblib's, not this job's), so each joblib job uses one device."""
-    if launcher_target() != JOBLIB_LAUNCHER or job_processes(cfg.trainer) == 1:
+    """Raise ConfigError if this job's trainer cannot run under the launcher that started
+    it: joblib and submitit_local jobs run one process each (ONE_PROCESS_LAUNCHERS)."""
+    name = ONE_PROCESS_LAUNCHERS.get(str(launcher_target()))
+    if name is None or job_processes(cfg.trainer) == 1:
         return
     raise ConfigError(
-        f"hydra/launcher=joblib runs each job in a worker process, where a multi-process "
-        f"trainer cannot start its processes; this job has trainer.devices="
-        f"{cfg.trainer.get('devices')} trainer.num_nodes={cfg.trainer.get('num_nodes', 1)}. "
-        f"Use one device per job with joblib (e.g. trainer=cpu or trainer.devices=1), or "
-        f"hydra/launcher=submitit_local / submitit_slurm for multi-device jobs"
+        f"hydra/launcher={name} runs each job as one process, which cannot start a "
+        f"multi-process trainer; this job has trainer.devices={cfg.trainer.get('devices')} "
+        f"trainer.num_nodes={cfg.trainer.get('num_nodes', 1)}. Use one device per job "
+        f"(e.g. trainer=cpu or trainer.devices=1), or hydra/launcher=submitit_slurm, where "
+        f"every rank is a SLURM task"
     )
