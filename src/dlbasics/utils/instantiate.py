@@ -9,6 +9,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checkpoint_io import AtomicCheckpointIO
+from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import is_integer
 from dlbasics.utils.run_dir import load_run_config, run_dir_of_checkpoint
 
@@ -67,6 +69,8 @@ def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
         if hasattr(callback, "use_run_config"):
             callback.use_run_config(cfg)
     arguments = {"callbacks": callbacks, "logger": loggers or False, **overrides}
+    if "plugins" not in cfg.trainer and "plugins" not in overrides:
+        arguments["plugins"] = [AtomicCheckpointIO()]  # no truncated file where a good one was
     try:
         return instantiate(cfg.trainer, **arguments)
     except MisconfigurationException as error:
@@ -111,4 +115,6 @@ def rebuild_run(
     run_cfg = run_config_for(cfg)
     pl.seed_everything(run_cfg.seed, workers=True)
     datamodule = build_datamodule(run_cfg)
-    return datamodule, build_model(run_cfg), build_trainer(run_cfg, **trainer_overrides)
+    model = build_model(run_cfg)
+    check_checkpoint(cfg.ckpt_path, model)  # truncated, foreign or another model's file
+    return datamodule, model, build_trainer(run_cfg, **trainer_overrides)
