@@ -1,10 +1,13 @@
 """Checkpoints are written whole or not at all, and a bad one stops with one message."""
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from dlbasics.errors import ConfigError
 from dlbasics.eval import main as eval_main
@@ -83,6 +86,36 @@ def test_a_failing_write_leaves_the_good_checkpoint_and_no_temp_file(
     trainer.save_checkpoint(last)  # a save that succeeds replaces it
     assert last.read_bytes() != good and not temporary_path(last).exists()
     assert "state_dict" in torch.load(last, map_location="cpu", weights_only=True)
+
+
+def test_lightning_io_truncates_a_good_file_when_its_temp_dir_is_another_filesystem(
+    softmax_run, tmp_path, monkeypatch
+):
+    """Why AtomicCheckpointIO exists: Lightning's TorchCheckpointIO stages the file in the
+    system temp dir; across filesystems ``os.rename`` fails (EXDEV) and ``shutil.move``
+    copies into the open target, so a disk that fills half-way truncates the good file.
+    The same save through AtomicCheckpointIO never crosses filesystems and completes."""
+    last = copy_run(softmax_run, tmp_path) / "checkpoints" / "last.ckpt"
+    good = last.read_bytes()
+    checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    real_rename = os.rename
+
+    def rename_across_devices(source, target, *args, **kwargs):
+        if Path(target) == last:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(source, target, *args, **kwargs)
+
+    def copy_half_then_fill_the_disk(source, target, *args, **kwargs):
+        Path(target).write_bytes(Path(source).read_bytes()[: len(good) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "rename", rename_across_devices)
+    monkeypatch.setattr(shutil, "copyfile", copy_half_then_fill_the_disk)
+    with pytest.raises(OSError, match="No space left"):
+        TorchCheckpointIO().save_checkpoint(checkpoint, last)
+    assert 0 < len(last.read_bytes()) < len(good)  # the good file is gone
+    AtomicCheckpointIO().save_checkpoint(checkpoint, last)
+    assert torch.load(last, map_location="cpu", weights_only=True)["epoch"] == 0
 
 
 def damaged(kind: str, last: Path) -> None:
