@@ -167,7 +167,9 @@ def test_check_checkpoint_names_another_model_config(softmax_run, compose_config
 
 def test_check_checkpoint_names_a_shape_mismatch(softmax_run, tmp_path, compose_config):
     """The same keys with other sizes (more classes): the tensor and both shapes."""
-    cfg = compose_config(["data=blobs", "data.centers=[[0,0],[1,1],[2,2],[3,3],[4,4]]", "model=softmax", *QUICK])
+    cfg = compose_config(
+        ["data=blobs", "data.centers=[[0,0],[1,1],[2,2],[3,3],[4,4]]", "model=softmax", *QUICK]
+    )
     build_datamodule(cfg)
     model = build_model(cfg)
     with pytest.raises(ConfigError) as raised:

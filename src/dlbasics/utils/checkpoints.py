@@ -15,12 +15,16 @@ import torch
 from omegaconf import OmegaConf
 
 from dlbasics.errors import ConfigError
+from dlbasics.utils.run_dir import saved_config_path
 
 # what Lightning's own checkpoints always hold (Trainer.save_checkpoint / ModelCheckpoint)
 LIGHTNING_KEYS = ("state_dict", "pytorch-lightning_version", "loops")
+CHOOSERS = ("model", "experiment")  # the overrides that pick a run's model
 
 
-def read_checkpoint(path: str | Path, key: str = "ckpt_path", weights_only: bool | None = None) -> dict:
+def read_checkpoint(
+    path: str | Path, key: str = "ckpt_path", weights_only: bool | None = None
+) -> dict:
     """The checkpoint at ``path`` as a dict, or a ConfigError saying why it is none."""
     path = Path(path)
     if not path.is_file():
@@ -37,7 +41,11 @@ def read_checkpoint(path: str | Path, key: str = "ckpt_path", weights_only: bool
         ) from error
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise ConfigError(_unreadable(path, key, error)) from error
-    missing = [name for name in LIGHTNING_KEYS if not isinstance(checkpoint, dict) or name not in checkpoint]
+    missing = [
+        name
+        for name in LIGHTNING_KEYS
+        if not isinstance(checkpoint, dict) or name not in checkpoint
+    ]
     if missing:
         held = sorted(map(str, checkpoint))[:5] if isinstance(checkpoint, dict) else []
         raise ConfigError(
@@ -62,7 +70,7 @@ def run_origin(path: str | Path, checkpoint: dict) -> str:
     """Which config wrote ``checkpoint``: the model and net of its run's .hydra/config.yaml
     and the overrides that chose them, or the net saved in its hyperparameters."""
     run_dir = Path(path).resolve().parent.parent
-    saved = run_dir / ".hydra" / "config.yaml"
+    saved = saved_config_path(run_dir)
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     if saved.is_file():
         config = OmegaConf.load(saved)
@@ -70,7 +78,7 @@ def run_origin(path: str | Path, checkpoint: dict) -> str:
         chosen: list[str] = []
         if overrides_file.is_file():
             overrides = OmegaConf.to_container(OmegaConf.load(overrides_file))
-            chosen = [o for o in overrides if str(o).split("=")[0].lstrip("+~") in ("model", "experiment")]
+            chosen = [o for o in overrides if str(o).split("=")[0].lstrip("+~") in CHOOSERS]
             chosen += [o for o in overrides if str(o).lstrip("+~").startswith("model.net.")]
         picked = f" ({' '.join(chosen)})" if chosen else ""
         return f"it was written by the run in {run_dir}{picked}, whose net is {target}"
@@ -110,7 +118,9 @@ def check_checkpoint(
         if missing:
             problems.append(f"the model's {missing[0]} is not in it ({len(missing)} keys missing)")
         if unexpected:
-            problems.append(f"its {unexpected[0]} is not in the model ({len(unexpected)} unexpected)")
+            problems.append(
+                f"its {unexpected[0]} is not in the model ({len(unexpected)} unexpected)"
+            )
     for name, value in expected.items():
         if name in saved and _shape(saved[name]) != _shape(value):
             problems.append(
