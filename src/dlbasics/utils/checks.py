@@ -46,6 +46,17 @@ def require_probability(key: str, value: Any) -> float:
     return float(value)
 
 
+def require_sizes(key: str, values: Any) -> list[int]:
+    """Layer widths or channel counts: a list of positive integers (0 units is no layer,
+    2.5 would be cut to 2 without a word)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"{key} must be a list of positive integers, got {values!r}")
+    sizes = list(values)
+    if not all(is_integer(size) and size >= 1 for size in sizes):
+        raise ConfigError(f"{key} must be a list of positive integers, got {sizes!r}")
+    return sizes
+
+
 def require_choice(key: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = list(allowed)
     if value not in allowed:
