@@ -126,7 +126,6 @@ def probe_parameters() -> list[nn.Parameter]:
 def checked_optimizer(spec: Any, key: str = "optimizer") -> OptimizerFactory:
     """The optimizer factory of ``spec``, tried once on probe parameters so a bad value
     fails when the task is built, with the constructor's own reason and the settings."""
-    check_ranges(spec, key, OPTIMIZER_RANGES)
     factory = built(spec, key)
     try:
         factory(probe_parameters())
@@ -136,6 +135,7 @@ def checked_optimizer(spec: Any, key: str = "optimizer") -> OptimizerFactory:
         raise ConfigError(
             f"invalid {key} settings ({settings_text(spec, key)}): {error}"
         ) from error
+    check_ranges(spec, key, OPTIMIZER_RANGES)  # what torch's constructor let through
     return factory
 
 
@@ -149,7 +149,6 @@ def checked_scheduler(spec: Any, optimizer: OptimizerFactory, key: str = "schedu
         raise ConfigError(
             f"{key}: unknown key(s) {', '.join(unknown)}; allowed: scheduler, interval, frequency"
         )
-    check_ranges(spec["scheduler"], f"{key}.scheduler", SCHEDULER_RANGES)
     factory = built(spec["scheduler"], f"{key}.scheduler")
     interval = require_choice(f"{key}.interval", spec.get("interval", "epoch"), ("epoch", "step"))
     frequency = require_positive_integer(f"{key}.frequency", spec.get("frequency", 1))
@@ -160,4 +159,5 @@ def checked_scheduler(spec: Any, optimizer: OptimizerFactory, key: str = "schedu
     except (ValueError, TypeError) as error:
         text = settings_text(spec["scheduler"], f"{key}.scheduler")
         raise ConfigError(f"invalid {key} settings ({text}): {error}") from error
+    check_ranges(spec["scheduler"], f"{key}.scheduler", SCHEDULER_RANGES)
     return {"scheduler": factory, "interval": interval, "frequency": frequency}
