@@ -25,6 +25,7 @@ CASES = [
     # trainer: ours (Lightning takes these silently) and Lightning's own checks, reworded
     (["trainer.max_epochs=0"], "trainer.max_epochs must be a positive integer"),
     (["trainer.min_epochs=-1"], "trainer.min_epochs must be an integer >= 0"),
+    (["trainer.min_epochs=3"], "trainer.min_epochs=3 is above trainer.max_epochs=1"),
     (["trainer.check_val_every_n_epoch=0"], "trainer.check_val_every_n_epoch must be"),
     (["trainer.log_every_n_steps=0"], "trainer.log_every_n_steps must be an integer >= 1"),
     (["trainer.accumulate_grad_batches=0"], "trainer.accumulate_grad_batches must be"),

@@ -88,8 +88,14 @@ def check_callback_settings(callbacks: Mapping[str, Any]) -> None:
 def check_trainer(trainer: Mapping[str, Any]) -> None:
     """Every numeric ``trainer.*`` knob of conf/trainer that Lightning does not check itself
     when the Trainer is built (it checks limit_*_batches, precision, num_nodes, max_steps)."""
-    check_max_epochs(trainer.get("max_epochs", 1))
-    require_integer("trainer.min_epochs", trainer.get("min_epochs", 0) or 0, minimum=0)
+    max_epochs = trainer.get("max_epochs", 1)
+    check_max_epochs(max_epochs)
+    min_epochs = require_integer("trainer.min_epochs", trainer.get("min_epochs", 0) or 0, 0)
+    if max_epochs != -1 and min_epochs > max_epochs:  # Lightning stops at max_epochs anyway
+        raise ConfigError(
+            f"trainer.min_epochs={min_epochs} is above trainer.max_epochs={max_epochs}; the run "
+            f"stops at max_epochs. Set trainer.min_epochs={max_epochs} or less"
+        )
     for key in ("check_val_every_n_epoch", "log_every_n_steps", "accumulate_grad_batches"):
         value = trainer.get(key)
         if value is not None:
