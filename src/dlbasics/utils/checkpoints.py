@@ -58,7 +58,8 @@ def read_checkpoint(
 
 
 def _unreadable(path: Path, key: str, error: BaseException) -> str:
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    # torch's first sentence ("PytorchStreamReader failed reading zip archive: ..."), not its page
+    reason = str(error).splitlines()[0].split(". ")[0] if str(error) else type(error).__name__
     return (
         f"{key}={path} is not a readable checkpoint ({path.stat().st_size} bytes; torch.load: "
         f"{reason}): the file is truncated or not a checkpoint. Pass another checkpoint of "
