@@ -138,6 +138,8 @@ DOCUMENTED_FOLDERS = [
     "logger",
     "paths",
     "debug",
+    "hydra/launcher",
+    "hydra",
 ]
 KEY_LINE = re.compile(r"^(\s*)([A-Za-z_][\w@]*):")
 

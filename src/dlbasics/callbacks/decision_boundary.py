@@ -11,6 +11,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
+from dlbasics.utils.checks import require_integer
 from dlbasics.utils.figures import log_figure, plt
 
 
@@ -42,7 +43,8 @@ class DecisionBoundaryFigure(pl.Callback):
 
     def __init__(self, tag: str = "figures/decision_boundary", resolution: int = 200) -> None:
         self.tag = tag
-        self.resolution = resolution
+        # grid points per axis: fewer than 2 draws no boundary
+        self.resolution = require_integer("callbacks.decision_boundary.resolution", resolution, 2)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not feature_count_matches(trainer, 2, "decision-boundary"):

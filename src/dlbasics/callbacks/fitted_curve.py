@@ -6,6 +6,7 @@ import pytorch_lightning as pl
 import torch
 
 from dlbasics.callbacks.figure_data import feature_count_matches, predict, split_tensors
+from dlbasics.utils.checks import require_integer
 from dlbasics.utils.figures import figure_path, log_figure, plt
 
 
@@ -16,7 +17,7 @@ class FittedCurveFigure(pl.Callback):
 
     def __init__(self, tag: str = "figures/fitted_curve", points: int = 200) -> None:
         self.tag = tag
-        self.points = points
+        self.points = require_integer("callbacks.fitted_curve.points", points, 2)  # a line: 2+
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not feature_count_matches(trainer, 1, "fitted-curve"):

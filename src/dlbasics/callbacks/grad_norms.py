@@ -11,7 +11,7 @@ from torch import nn
 from torch.optim import Optimizer
 
 from dlbasics.callbacks.inspection import log_scalars
-from dlbasics.utils.checks import require_positive_integer
+from dlbasics.utils.checks import require_positive, require_positive_integer
 
 TAG = "grad_norm"
 
@@ -39,7 +39,10 @@ class GradNormMonitor(pl.Callback):
         self.every_n_steps = require_positive_integer(
             "callbacks.grad_norms.every_n_steps", every_n_steps
         )
-        self.norm_type = float(norm_type)
+        # 2.0: Euclidean; inf: the largest |g|; a p <= 0 is no norm
+        if isinstance(norm_type, str) and norm_type.strip().lower().lstrip("+.") == "inf":
+            norm_type = float("inf")  # YAML reads a plain inf as a string
+        self.norm_type = require_positive("callbacks.grad_norms.norm_type", norm_type)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Optimizer

@@ -65,7 +65,7 @@ class ParamHistograms(pl.Callback):
         self.bins = require_positive_integer("callbacks.histograms.bins", bins)
         self.weights = weights
         self.grads = grads
-        self.max_params = max_params
+        self.max_params = require_positive_integer("callbacks.histograms.max_params", max_params)
         self.enabled = True
         self._first_batch = False
 

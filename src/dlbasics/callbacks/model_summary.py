@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 from torch import nn
 
 from dlbasics.compat import logs_graph
+from dlbasics.utils.checks import require_integer
 from dlbasics.utils.loggers import tensorboard_loggers
 
 FILENAME = "model_summary.txt"
@@ -53,7 +54,10 @@ class ModelSummaryFile(pl.callbacks.ModelSummary):
     """
 
     def __init__(self, filename: str = FILENAME, max_depth: int = -1) -> None:
-        super().__init__(max_depth=max_depth)
+        # -1: every depth, 0: no table, n: n levels (Lightning fails on others at fit start)
+        super().__init__(
+            max_depth=require_integer("callbacks.model_summary.max_depth", max_depth, -1)
+        )
         self.filename = filename
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from dlbasics.data.generated import GeneratedDataModule
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checks import require_non_negative
 
 
 class ClusterDataModule(GeneratedDataModule):
@@ -73,6 +74,7 @@ class BlobsDataModule(ClusterDataModule):
         num_test: int = 200,
         **kwargs,
     ) -> None:
+        cluster_std = require_non_negative("data.cluster_std", cluster_std)  # noise, by name
         super().__init__(num_train, num_val, num_test, cluster_std, **kwargs)
         self.centers = torch.tensor([list(c) for c in centers], dtype=torch.float32)
         if self.centers.ndim != 2 or self.centers.shape[1] != 2 or len(self.centers) < 2:

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from dlbasics.data.generated import CurveDataModule
 from dlbasics.errors import ConfigError
-from dlbasics.utils.checks import require_positive_integer
+from dlbasics.utils.checks import require_non_negative, require_positive_integer
 
 
 class LinearDataModule(CurveDataModule):
@@ -80,7 +80,8 @@ class HousePriceDataModule(CurveDataModule):
     ) -> None:
         super().__init__(num_train, num_val, num_test, noise, **kwargs)
         self.slope, self.bias = float(slope), float(bias)
-        self.x_mean, self.x_std = float(x_mean), float(x_std)
+        self.x_mean = float(x_mean)
+        self.x_std = require_non_negative("data.x_std", x_std)
 
     num_features = 1
 
@@ -105,6 +106,7 @@ class TrapezoidDataModule(CurveDataModule):
         **kwargs,
     ) -> None:
         super().__init__(num_train, num_val, num_test, noise, **kwargs)
+        require_non_negative("data.low", low)  # a base of a trapezoid is a length
         if not high > low:
             raise ConfigError(f"data.high must be above data.low, got low={low}, high={high}")
         self.low, self.high = float(low), float(high)

@@ -33,8 +33,10 @@ def classification_metrics(num_classes: int, top_k: Iterable[int] = (5,)) -> Met
         raise ConfigError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     metrics = {"acc": CountedAccuracy()}  # = MulticlassAccuracy(average="micro"), cheaper
     for k in top_k:
-        if k < 1:
-            raise ConfigError(f"top-k accuracy needs k >= 1, got {k}")
+        if not is_integer(k) or k < 1:
+            raise ConfigError(
+                f"metrics.top_k (model.top_k): top-k accuracy needs integers k >= 1, got {k!r}"
+            )
         if k == 1:
             continue
         if k >= num_classes:

@@ -15,6 +15,7 @@ from dlbasics.nets.conv_ops import ConvLayers
 from dlbasics.nets.image_shape import check_batch, image_shape
 from dlbasics.nets.mlp import make_activation
 from dlbasics.nets.norm import make_norm
+from dlbasics.utils.checks import require_sizes
 
 
 class ConvPoolNet(nn.Module):
@@ -37,6 +38,7 @@ class ConvPoolNet(nn.Module):
             raise ConfigError(
                 f"model.net.kernel_size must be odd (padding keeps the map size), got {kernel_size}"
             )
+        channels = require_sizes("model.net.channels", channels)
         in_channels, height, width = self.input_shape
         if min(height, width) < 2 ** len(channels):
             raise ConfigError(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from dlbasics.utils.checks import require_choice
+from dlbasics.utils.checks import require_choice, require_non_negative
 
 
 def _normal(weight: Tensor, std: float) -> None:
@@ -34,6 +34,7 @@ def init_layers(module: nn.Module, scheme: str = "default", std: float = 0.01) -
     """Re-initialise every ``nn.Linear`` and ``nn.Conv2d`` in ``module`` with ``scheme``
     (see SCHEMES and PER_LAYER_TYPE)."""
     require_choice("model.net.init", scheme, [*SCHEMES, *PER_LAYER_TYPE])
+    require_non_negative("model.net.init_std", std)
     for layer in module.modules():
         kind = next((k for k in (nn.Conv2d, nn.Linear) if isinstance(layer, k)), None)
         if kind is None:

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from dlbasics.errors import ConfigError
 from dlbasics.nets.init import init_layers
 from dlbasics.nets.norm import NORMS, make_norm
-from dlbasics.utils.checks import require_choice
+from dlbasics.utils.checks import require_choice, require_sizes
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -46,8 +46,7 @@ class MLP(nn.Module):
         require_choice("model.net.norm", norm, NORMS)  # fails even without hidden layers
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"model.net.dropout must be in [0, 1), got {dropout}")
-        if any(int(h) < 1 for h in hidden_sizes):
-            raise ConfigError(f"model.net.hidden_sizes must be positive, got {list(hidden_sizes)}")
+        hidden_sizes = require_sizes("model.net.hidden_sizes", hidden_sizes)
         layers: list[nn.Module] = []
         width = in_features
         for hidden in hidden_sizes:

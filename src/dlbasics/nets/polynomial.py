@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from dlbasics.errors import ConfigError
-from dlbasics.utils.checks import require_integer
+from dlbasics.utils.checks import require_integer, require_non_negative
 
 
 class PolynomialRegression(nn.Module):
@@ -41,7 +41,9 @@ class PolynomialRegression(nn.Module):
         with warnings.catch_warnings():  # degree 1 has no weights, only the bias
             warnings.filterwarnings("ignore", "Initializing zero-element tensors")
             self.linear = nn.Linear(degree - 1, 1)
-        nn.init.normal_(self.linear.weight, std=init_std)
+        nn.init.normal_(
+            self.linear.weight, std=require_non_negative("model.net.init_std", init_std)
+        )
         nn.init.zeros_(self.linear.bias)
 
     def features(self, x: Tensor) -> Tensor:

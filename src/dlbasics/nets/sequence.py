@@ -92,6 +92,8 @@ class SequenceClassifier(nn.Module):
                 "forward state after the whole sequence with a backward state after one token. "
                 "Use model.net.summary=last (each direction's final state) or mean."
             )
+        if padding_idx is not None:  # torch would count a negative id from the end
+            require_integer("model.net.padding_idx", padding_idx, minimum=0)
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         self.encoder: RecurrentEncoder | None = None
         if encoder == "none":

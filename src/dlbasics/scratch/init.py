@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor
 
-from dlbasics.utils.checks import require_choice
+from dlbasics.utils.checks import require_choice, require_non_negative
 
 
 def _uniform(shape: tuple[int, ...], bound: float) -> Tensor:
@@ -31,6 +31,7 @@ def initialise(
     - ``torch_default``: U(±1/√fan_in) for weights and biases, as torch computes it.
     """
     require_choice("model.net.init", scheme, SCHEMES)
+    require_non_negative("model.net.init_scale", scale)
     shape, bias = (fan_out, fan_in), torch.zeros(fan_out)
     if scheme == "torch_default":  # kaiming_uniform_(a=√5), then the bias, in that order
         gain = math.sqrt(2.0 / (1 + 5))

@@ -33,6 +33,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from dlbasics.callbacks.interruption import TrainingInterrupted
 from dlbasics.compat import ddp_children_run_this_job
 from dlbasics.errors import ConfigError
+from dlbasics.sweeps.launchers import check_launcher
 from dlbasics.sweeps.resume import sweep_key
 from dlbasics.training.continued import LAST, LAST_CHECKPOINT
 from dlbasics.utils.cli import find_user_error
@@ -214,6 +215,7 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
             cfg.ckpt_path = ckpt_path
         write_job_status(job_dir, STARTED, overrides)  # stays so if the process is killed
         try:
+            check_launcher(cfg)
             with ddp_children_run_this_job(job_dir, job_overrides(overrides, ckpt_path)):
                 record = task(cfg)
         except TrainingInterrupted as stop:

@@ -8,7 +8,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from dlbasics.metrics import classification_metrics
 from dlbasics.tasks.base import Task
-from dlbasics.utils.checks import require_choice
+from dlbasics.utils.checks import require_choice, require_fraction
 
 
 class ClassificationTask(Task):
@@ -24,6 +24,7 @@ class ClassificationTask(Task):
         **task_kwargs,
     ) -> None:
         require_choice("model.loss_reduction", loss_reduction, ("mean", "sum"))
+        require_fraction("model.label_smoothing", label_smoothing)  # 1 erases the labels
         self.num_classes = num_classes
         self.top_k = tuple(top_k)
         super().__init__(

@@ -14,7 +14,14 @@ from torch import nn
 
 from dlbasics.errors import ConfigError, DlbasicsError
 from dlbasics.nets.parameters import split_weights
-from dlbasics.utils.checks import require_choice, require_positive_integer
+from dlbasics.utils.checks import (
+    require_choice,
+    require_fraction,
+    require_integer,
+    require_non_negative,
+    require_positive,
+    require_positive_integer,
+)
 
 
 def decay_weights_only(
@@ -45,6 +52,51 @@ def decay_weights_only(
 
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+
+
+def _count(key: str, value: Any) -> int:
+    return require_integer(key, value, minimum=0)
+
+
+# Values torch's constructors take although they train nothing or diverge: lr=0 never moves,
+# momentum >= 1 never forgets (and grows), dampening 1 keeps the gradient out of the buffer,
+# RMSprop's alpha 1 never averages g², LBFGS with no iterations takes no step; and weight
+# decay given per group (optimizer=sgd_weights_only_decay) is not checked by torch at all.
+OPTIMIZER_RANGES: dict[str, Callable[[str, Any], Any]] = {
+    "lr": require_positive,
+    "momentum": require_fraction,
+    "dampening": require_fraction,
+    "alpha": require_fraction,
+    "weight_decay": require_non_negative,
+    "max_iter": require_positive_integer,
+    "history_size": require_positive_integer,
+}
+# torch's schedulers check only ReduceLROnPlateau's factor < 1: a gamma <= 0 or a factor 0
+# sets the rate to 0 or flips its sign, step_size or T_max 0 divides by zero at the first
+# step, a negative patience, threshold, cooldown or floor is no setting at all.
+SCHEDULER_RANGES: dict[str, Callable[[str, Any], Any]] = {
+    "gamma": require_positive,
+    "factor": require_positive,
+    "step_size": require_positive_integer,
+    "T_max": require_positive_integer,
+    "eta_min": require_non_negative,
+    "min_lr": require_non_negative,
+    "patience": _count,
+    "cooldown": _count,
+    "threshold": require_non_negative,
+}
+
+
+def check_ranges(spec: Any, key: str, ranges: Mapping[str, Callable[[str, Any], Any]]) -> None:
+    """Each setting of ``spec`` (a config or a partial) named in ``ranges``, checked by its
+    ``require_*`` (a list, e.g. one floor per parameter group, is left to torch)."""
+    values = spec if isinstance(spec, Mapping) else getattr(spec, "keywords", {})
+    for name, require in ranges.items():
+        value = values.get(name)
+        if value is not None and not isinstance(value, (list, tuple)):
+            require(f"{key}.{name}", value)
+
+
 SCHEDULER_KEYS = ("scheduler", "interval", "frequency")
 
 
@@ -83,6 +135,7 @@ def checked_optimizer(spec: Any, key: str = "optimizer") -> OptimizerFactory:
         raise ConfigError(
             f"invalid {key} settings ({settings_text(spec, key)}): {error}"
         ) from error
+    check_ranges(spec, key, OPTIMIZER_RANGES)  # what torch's constructor let through
     return factory
 
 
@@ -106,4 +159,5 @@ def checked_scheduler(spec: Any, optimizer: OptimizerFactory, key: str = "schedu
     except (ValueError, TypeError) as error:
         text = settings_text(spec["scheduler"], f"{key}.scheduler")
         raise ConfigError(f"invalid {key} settings ({text}): {error}") from error
+    check_ranges(spec["scheduler"], f"{key}.scheduler", SCHEDULER_RANGES)
     return {"scheduler": factory, "interval": interval, "frequency": frequency}

@@ -12,6 +12,7 @@ from dlbasics.callbacks.interruption import DEFAULT_SIGNALS, Interruption
 from dlbasics.callbacks.rng_state import RngStateInCheckpoints
 from dlbasics.errors import ConfigError
 from dlbasics.training.continued import LAST, LAST_CHECKPOINT
+from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import require_integer
 from dlbasics.utils.config import config_value
 from dlbasics.utils.config_tree import log_config_tree
@@ -59,6 +60,8 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     datamodule = build_datamodule(cfg)
     log_config_tree(cfg, config_value(cfg, "extras.print_config", True))
     model = build_model(cfg)
+    if ckpt_path:  # a truncated, foreign or other model's file: one message, before training
+        check_checkpoint(ckpt_path, model)
     trainer = build_trainer(cfg, extra_callbacks=resume_callbacks(cfg))
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     record: dict[str, Any] = scalar_metrics(trainer.callback_metrics, "val")

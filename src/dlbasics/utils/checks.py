@@ -46,6 +46,17 @@ def require_probability(key: str, value: Any) -> float:
     return float(value)
 
 
+def require_sizes(key: str, values: Any) -> list[int]:
+    """Layer widths or channel counts: a list of positive integers (0 units is no layer,
+    2.5 would be cut to 2 without a word)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"{key} must be a list of positive integers, got {values!r}")
+    sizes = list(values)
+    if not all(is_integer(size) and size >= 1 for size in sizes):
+        raise ConfigError(f"{key} must be a list of positive integers, got {sizes!r}")
+    return sizes
+
+
 def require_choice(key: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = list(allowed)
     if value not in allowed:
@@ -53,11 +64,19 @@ def require_choice(key: str, value: Any, allowed: Iterable[str]) -> str:
     return value
 
 
+def require_fraction(key: str, value: object, include_one: bool = False) -> float:
+    """A share in ``[0, 1)`` (or ``[0, 1]``): a decay factor of 1 never forgets, a
+    smoothing of 1 erases the labels, a momentum of 1 or more never lets go."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not (0 <= value < 1 or (include_one and value == 1)):
+        interval = "[0, 1]" if include_one else "[0, 1)"
+        raise ConfigError(f"{key} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
 def require_dropout(key: str, value: object) -> float:
     """A dropout probability in ``[0, 1)`` (1 would drop everything)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ConfigError(f"{key} must be a number in [0, 1), got {value!r}")
-    return float(value)
+    return require_fraction(key, value)
 
 
 def require_flag(key: str, value: object) -> bool:

@@ -5,13 +5,17 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from dlbasics.errors import ConfigError
+from dlbasics.utils.checkpoint_io import AtomicCheckpointIO
+from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import is_integer
 from dlbasics.utils.run_dir import load_run_config, run_dir_of_checkpoint
+from dlbasics.utils.trainer_checks import check_callback_settings, check_trainer
 
 
 def build_datamodule(cfg: DictConfig) -> pl.LightningDataModule:
@@ -45,18 +49,26 @@ def build_model(cfg: DictConfig) -> pl.LightningModule:
     return instantiate(cfg.model, optimizer=cfg.optimizer, scheduler=cfg.get("scheduler"))
 
 
-def _instantiate_group(group: DictConfig | None) -> list[Any]:
+def lightning_error(error: InstantiationException, key: str) -> Exception:
+    """A ConfigError for a Lightning constructor's own check (save_top_k, limit_*_batches,
+    precision, num_nodes, ...: its message names the argument); other errors as they are."""
+    reason = error.__cause__
+    if isinstance(reason, (MisconfigurationException, ValueError, TypeError)):
+        return ConfigError(f"{key}: {reason}")
+    return error
+
+
+def _instantiate_group(group: DictConfig | None, key: str) -> list[Any]:
     if not group:
         return []
-    return [instantiate(node) for node in group.values() if node and "_target_" in node]
-
-
-def check_max_epochs(value: Any) -> None:
-    """Lightning refuses only values below -1; 0 or 2.5 would train nothing or crash late."""
-    if not is_integer(value) or not (value > 0 or value == -1):
-        raise ConfigError(
-            f"trainer.max_epochs must be a positive integer (or -1 for no limit), got {value!r}"
-        )
+    built = []
+    for name, node in group.items():
+        if node and "_target_" in node:
+            try:
+                built.append(instantiate(node))
+            except InstantiationException as error:
+                raise lightning_error(error, f"{key}.{name}") from error
+    return built
 
 
 def build_trainer(
@@ -64,17 +76,20 @@ def build_trainer(
 ) -> pl.Trainer:
     """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction;
     ``extra_callbacks`` join the ``callbacks`` group's."""
-    check_max_epochs(cfg.trainer.get("max_epochs", 1))
-    loggers = _instantiate_group(cfg.get("logger"))
-    callbacks = [*_instantiate_group(cfg.get("callbacks")), *extra_callbacks]
+    check_trainer({**cfg.trainer, **overrides})
+    check_callback_settings(cfg.get("callbacks") or {})
+    loggers = _instantiate_group(cfg.get("logger"), "logger")
+    callbacks = [*_instantiate_group(cfg.get("callbacks"), "callbacks"), *extra_callbacks]
     for callback in callbacks:  # e.g. the HParams summary records the whole run config
         if hasattr(callback, "use_run_config"):
             callback.use_run_config(cfg)
     arguments = {"callbacks": callbacks, "logger": loggers or False, **overrides}
+    if "plugins" not in cfg.trainer and "plugins" not in overrides:
+        arguments["plugins"] = [AtomicCheckpointIO()]  # no truncated file where a good one was
     try:
         return instantiate(cfg.trainer, **arguments)
-    except MisconfigurationException as error:
-        raise ConfigError(f"trainer: {error}") from error
+    except InstantiationException as error:
+        raise lightning_error(error, "trainer") from error
 
 
 def reuse_saved_vocabulary(run_cfg: DictConfig, run_dir: Path) -> None:
@@ -115,4 +130,6 @@ def rebuild_run(
     run_cfg = run_config_for(cfg)
     pl.seed_everything(run_cfg.seed, workers=True)
     datamodule = build_datamodule(run_cfg)
-    return datamodule, build_model(run_cfg), build_trainer(run_cfg, **trainer_overrides)
+    model = build_model(run_cfg)
+    check_checkpoint(cfg.ckpt_path, model)  # truncated, foreign or another model's file
+    return datamodule, model, build_trainer(run_cfg, **trainer_overrides)
