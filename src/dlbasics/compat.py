@@ -7,8 +7,14 @@ and nothing else.
 """
 
 from collections.abc import Iterable
+from typing import get_args
 
 import optuna
+from lightning_fabric.plugins.precision.precision import (
+    _PRECISION_INPUT_INT,
+    _PRECISION_INPUT_STR,
+    _PRECISION_INPUT_STR_ALIAS,
+)
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.tensorboard import SummaryWriter
@@ -18,6 +24,7 @@ __all__ = [
     "UnrepeatedDistributedSampler",  # Lightning uses it for prediction only; not exported
     "file_writer",
     "keep_only",
+    "lightning_precisions",
     "logs_graph",
     "optuna_trial",
 ]
@@ -50,3 +57,10 @@ def optuna_trial(study: optuna.Study, number: int) -> optuna.Trial:
     it: Optuna hands trials out only from ``ask()``, in the sweeper's process."""
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     return optuna.Trial(study, trial_id)
+
+
+def lightning_precisions() -> tuple[str | int, ...]:
+    """Every value ``Trainer(precision=...)`` accepts: the names (``32-true``, ``bf16-mixed``,
+    ...) and the older aliases (32, 16, ``"bf16"``), from Lightning's own type hints."""
+    names = get_args(_PRECISION_INPUT_STR) + get_args(_PRECISION_INPUT_STR_ALIAS)
+    return names + get_args(_PRECISION_INPUT_INT)
