@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 from torch import nn
@@ -24,7 +23,7 @@ from dlbasics.predict import main as predict_main
 from dlbasics.tasks import ClassificationTask
 from dlbasics.train import main as train_main
 from dlbasics.utils.run_dir import saved_config_path
-from tests.conftest import run_dirs, run_main
+from tests.conftest import bare_trainer, run_dirs, run_main
 
 SHORT_RUN = [
     "data=blobs",
@@ -157,15 +156,7 @@ def test_model_compile_compiles_the_net_that_lightning_runs(compile_net) -> None
     )
     generator = torch.Generator().manual_seed(0)
     data = TensorDataset(torch.randn(32, 2, generator=generator), torch.arange(32) % 3)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(task, DataLoader(data, batch_size=8), DataLoader(data, batch_size=16))
+    bare_trainer().fit(task, DataLoader(data, batch_size=8), DataLoader(data, batch_size=16))
     assert net.calls >= 4  # four training batches, and validation
     assert net.compiled_calls == (net.calls if compile_net else 0)
 

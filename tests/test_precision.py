@@ -14,7 +14,7 @@ from dlbasics.errors import ConfigError
 from dlbasics.train import main as train_main
 from dlbasics.utils.instantiate import build_datamodule, build_model
 from dlbasics.utils.precision import require_precision
-from tests.conftest import run_dirs, run_main
+from tests.conftest import bare_trainer, run_dirs, run_main
 
 SHORT_RUN = [
     "data=blobs",
@@ -85,19 +85,13 @@ def test_every_task_family_trains_in_bf16_mixed_with_float32_metrics(
     model.net.register_forward_pre_hook(
         lambda _module, _inputs: autocast.append(torch.is_autocast_enabled("cpu"))
     )
-    trainer = pl.Trainer(
-        accelerator="cpu",
+    trainer = bare_trainer(
         precision="bf16-mixed",
-        max_epochs=1,
         limit_train_batches=3,
         limit_val_batches=2,
         limit_test_batches=2,
         limit_predict_batches=1,
         num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
     )
     trainer.fit(model, datamodule=datamodule)
     assert autocast and all(autocast)  # the run really was mixed
