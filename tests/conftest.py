@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
@@ -205,3 +206,17 @@ def run_main(
 def file_contents(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` and its bytes: equal snapshots mean nothing was touched."""
     return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def bare_trainer(**arguments) -> pl.Trainer:
+    """A CPU Trainer with nothing but the loop (no logger, checkpoint, bar or summary);
+    ``arguments`` add or replace Trainer arguments."""
+    defaults = {
+        "accelerator": "cpu",
+        "max_epochs": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    return pl.Trainer(**{**defaults, **arguments})

@@ -11,10 +11,16 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import get_args
 
 import optuna
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
+from lightning_fabric.plugins.precision.precision import (
+    _PRECISION_INPUT_INT,
+    _PRECISION_INPUT_STR,
+    _PRECISION_INPUT_STR_ALIAS,
+)
 from omegaconf import OmegaConf, read_write
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
@@ -26,6 +32,7 @@ __all__ = [
     "ddp_children_run_this_job",
     "file_writer",
     "keep_only",
+    "lightning_precisions",
     "logs_graph",
     "optuna_trial",
 ]
@@ -58,6 +65,13 @@ def optuna_trial(study: optuna.Study, number: int) -> optuna.Trial:
     it: Optuna hands trials out only from ``ask()``, in the sweeper's process."""
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     return optuna.Trial(study, trial_id)
+
+
+def lightning_precisions() -> tuple[str | int, ...]:
+    """Every value ``Trainer(precision=...)`` accepts: the names (``32-true``, ``bf16-mixed``,
+    ...) and the older aliases (32, 16, ``"bf16"``), from Lightning's own type hints."""
+    names = get_args(_PRECISION_INPUT_STR) + get_args(_PRECISION_INPUT_STR_ALIAS)
+    return names + get_args(_PRECISION_INPUT_INT)
 
 
 # Hydra flags that take their value as the next command-line word

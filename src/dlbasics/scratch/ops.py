@@ -79,8 +79,10 @@ class Linear(Op):
 
     def gradient(self, grad: Tensor) -> Tensor:
         (x,) = self.saved
-        self.weight.grad = grad.T @ x
-        self.bias.grad = grad.sum(0)
+        # Under mixed precision (autocast) the products run in bfloat16; a parameter's
+        # gradient keeps the parameter's dtype, as autograd's would.
+        self.weight.grad = (grad.T @ x).to(self.weight.dtype)
+        self.bias.grad = grad.sum(0).to(self.bias.dtype)
         return grad @ self.weight
 
 

@@ -1,10 +1,13 @@
 """The part every task shares: net, optimiser and scheduler from config, the shared step,
-per-stage metrics, the best-so-far value of the monitored metric, the decision rule."""
+per-stage metrics, the best-so-far value of the monitored metric, the decision rule, and
+the two speed knobs that leave the net as it is (mixed precision's float32 outputs,
+``model.compile``)."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics import MaxMetric, Metric, MetricCollection, MinMetric
@@ -13,7 +16,7 @@ from dlbasics.errors import ConfigError
 from dlbasics.nets.parameters import is_weight
 from dlbasics.tasks.optimizers import checked_optimizer, checked_scheduler
 from dlbasics.tasks.stage_metrics import BatchMean, select_metrics
-from dlbasics.utils.checks import require_choice, require_non_negative
+from dlbasics.utils.checks import require_choice, require_flag, require_non_negative
 from dlbasics.utils.config import plain_config
 
 STAGES = ("train", "val", "test")
@@ -26,6 +29,21 @@ def _copy_state(value: Tensor | list[Tensor], device: Any = None) -> Tensor | li
     if isinstance(value, list):
         return [item.detach().clone().to(device) for item in value]
     return value.detach().clone().to(device)
+
+
+HALF_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def full_precision(output: Tensor) -> Tensor:
+    """A float16/bfloat16 output (``trainer.precision=bf16-mixed`` runs the net's matrix
+    products in bfloat16) as float32, so losses, probabilities, metrics and predictions are
+    computed at full precision; float32 and float64 outputs are returned as they are."""
+    return output.float() if output.dtype in HALF_PRECISION else output
+
+
+def compile_backends() -> list[str]:
+    """Every backend ``torch.compile`` knows by name, the debugging ones included."""
+    return torch.compiler.list_backends(exclude_tags=())
 
 
 def build_net(spec: nn.Module | Mapping) -> nn.Module:
@@ -57,6 +75,8 @@ class Task(pl.LightningModule):
         monitor: str = "val/loss",
         monitor_mode: str = "min",
         train_metrics: Sequence[str] | None = None,
+        compile: bool = False,
+        compile_backend: str = "inductor",
     ) -> None:
         super().__init__()
         # Lightning collects every subclass's __init__ arguments; store them as plain
@@ -84,6 +104,11 @@ class Task(pl.LightningModule):
                 f"allowed values: {', '.join(allowed)}"
             )
         self.monitor_best = MODES[monitor_mode]()
+        self.compile_net = require_flag("model.compile", compile)
+        if compile:  # listing the backends imports torch._dynamo: only when it is used
+            require_choice("model.compile_backend", compile_backend, compile_backends())
+        self.compile_backend = compile_backend
+        self.net_compiled = False
 
     # --- what subclasses define -------------------------------------------------
     def build_metrics(self) -> MetricCollection:
@@ -110,7 +135,18 @@ class Task(pl.LightningModule):
 
     # --- shared machinery ---------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        return full_precision(self.net(x))
+
+    def configure_model(self) -> None:
+        """``model.compile=true``: compile the net in place, once (Lightning calls this hook
+        at the start of every fit, validate, test and predict). ``nn.Module.compile`` keeps
+        the net's parameter names, where ``torch.compile(net)`` would wrap it and prefix
+        every state-dict key with ``_orig_mod.``: a checkpoint of a compiled run loads into
+        a plain net, and the other way round. Compilation itself happens at the first call
+        (and again for a new input shape or train/eval mode)."""
+        if self.compile_net and not self.net_compiled:
+            self.net.compile(backend=self.compile_backend)
+            self.net_compiled = True
 
     def predicted_labels(self, output: Tensor) -> Tensor | None:
         """Labels the task decides from the net's raw ``output`` (None for regression)."""

@@ -14,6 +14,7 @@ from dlbasics.errors import ConfigError
 from dlbasics.utils.checkpoint_io import AtomicCheckpointIO
 from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import is_integer
+from dlbasics.utils.precision import require_precision
 from dlbasics.utils.run_dir import load_run_config, run_dir_of_checkpoint
 from dlbasics.utils.trainer_checks import check_callback_settings, check_trainer
 
@@ -77,6 +78,8 @@ def build_trainer(
     """``overrides`` replace Trainer arguments, e.g. ``logger=False`` for prediction;
     ``extra_callbacks`` join the ``callbacks`` group's."""
     check_trainer({**cfg.trainer, **overrides})
+    if cfg.trainer.get("precision") is not None:  # Lightning's own ValueError names no key
+        require_precision("trainer.precision", cfg.trainer.precision)
     check_callback_settings(cfg.get("callbacks") or {})
     loggers = _instantiate_group(cfg.get("logger"), "logger")
     callbacks = [*_instantiate_group(cfg.get("callbacks"), "callbacks"), *extra_callbacks]
