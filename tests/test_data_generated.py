@@ -135,7 +135,7 @@ def test_blobs_cluster_around_their_centers():
         (TrapezoidDataModule, {"low": 2.0, "high": 1.0}, "data.high must be above data.low"),
         (PolynomialDataModule, {"true_coefficients": []}, "data.true_coefficients"),
         (BlobsDataModule, {"centers": [[1.0, 2.0]]}, "data.centers"),
-        (BlobsDataModule, {"cluster_std": -1.0}, "data.noise"),
+        (BlobsDataModule, {"cluster_std": -1.0}, "data.cluster_std"),
     ],
 )
 def test_bad_values_name_the_key(cls, kwargs, message):

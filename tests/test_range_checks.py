@@ -33,7 +33,7 @@ CASES = [
     (["trainer.num_sanity_val_steps=-2"], "trainer.num_sanity_val_steps must be an integer >="),
     (["trainer.limit_train_batches=1.5"], "limit_train_batches"),
     (["trainer.limit_val_batches=-0.5"], "limit_val_batches"),
-    (["trainer.precision=17"], "Precision 17 is invalid"),
+    (["trainer.precision=17"], "trainer.precision=17 is not a precision Lightning knows"),
     (["trainer.devices=0"], "trainer.devices must be a positive integer"),
     (["trainer.gradient_clip_algorithm=sideways"], "gradient_clip_algorithm"),
     # loader and data
