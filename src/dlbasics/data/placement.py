@@ -19,7 +19,7 @@ AUTO_SHARE = 0.25
 
 
 def check_on_device(value: Any, num_workers: int) -> bool | str:
-    if value not in ON_DEVICE_CHOICES or isinstance(value, int) and not isinstance(value, bool):
+    if value not in ON_DEVICE_CHOICES or (isinstance(value, int) and not isinstance(value, bool)):
         raise ConfigError(f"data.on_device must be false, true or auto, got {value!r}")
     if value is True and num_workers > 0:
         raise ConfigError(
