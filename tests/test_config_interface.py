@@ -115,6 +115,7 @@ def test_the_loader_default_is_explicit(compose_config) -> None:
         "pin_memory",
         "train_repeats",
         "shuffle_seed",
+        "on_device",
     }
     linear = compose_config(["data=linear", "data.batch_size=512"])
     assert linear.data.eval_batch_size == 256  # no max(batch_size, 256) behind the user's back

@@ -6,6 +6,7 @@ batch in one call, so samplers (shuffling, Lightning's DistributedSampler)
 keep working while the per-sample Python overhead disappears.
 """
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from dlbasics.data.placement import check_on_device, data_device
 from dlbasics.data.resumable import EpochShuffleSampler, ResumableLoader
 from dlbasics.data.sharding import eval_sampler, process_shard
 from dlbasics.errors import ConfigError
@@ -48,8 +50,21 @@ class TensorBatchDataset(Dataset):
         return self.transform(self.inputs[index : index + 1])[0], self.targets[index]
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[Tensor, Tensor]:
-        index = torch.as_tensor(indices, dtype=torch.long)
+        index = torch.as_tensor(indices, dtype=torch.long, device=self.inputs.device)
         return self.transform(self.inputs[index]), self.targets[index]
+
+    def to(self, device: torch.device | str) -> "TensorBatchDataset":
+        """A copy whose tensors live on ``device`` (the same transform, so a batch is built
+        there: one gather on the device instead of a copy from the host per batch)."""
+        placed = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor):
+                setattr(placed, name, value.to(device))
+        return placed
+
+    @property
+    def nbytes(self) -> int:
+        return sum(value.nbytes for value in vars(self).values() if isinstance(value, Tensor))
 
 
 def generated_split_sizes(num_train: int, num_val: int, num_test: int) -> tuple[int, int, int]:
@@ -86,6 +101,7 @@ class InMemoryDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         train_repeats: int = 1,
         shuffle_seed: int = 0,
+        on_device: bool | str = False,
     ) -> None:
         super().__init__()
         self.batch_size = require_positive_integer("data.batch_size", batch_size)
@@ -94,6 +110,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.num_workers = require_integer("data.num_workers", num_workers, minimum=0)
         self.pin_memory = pin_memory
         self.shuffle_seed = require_integer("data.shuffle_seed", shuffle_seed, minimum=0)
+        self.on_device = check_on_device(on_device, self.num_workers)
+        # id of a host split -> (that split, its device copy)
+        self._placed: dict[int, tuple[TensorBatchDataset, TensorBatchDataset]] = {}
         self.train_set: TensorBatchDataset | None = None
         self.val_set: TensorBatchDataset | None = None
         self.test_set: TensorBatchDataset | None = None
@@ -137,26 +156,40 @@ class InMemoryDataModule(pl.LightningDataModule):
             batch_size=self.batch_size,
             sampler=sampler,
             generator=torch.Generator().manual_seed(self.shuffle_seed),
-            **self._loader_settings(),
+            **self._loader_settings(dataset),
         )
 
-    def _loader_settings(self) -> dict[str, Any]:
+    def _loader_settings(self, dataset: TensorBatchDataset) -> dict[str, Any]:
+        on_host = dataset.inputs.device.type == "cpu"
         return dict(
             collate_fn=pass_through,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            pin_memory=self.pin_memory,
+            pin_memory=self.pin_memory and on_host,  # a device copy needs no staging buffer
         )
+
+    def placed(self, dataset: TensorBatchDataset) -> TensorBatchDataset:
+        """``dataset``, or its copy on the training device (``data.on_device``), made once."""
+        root = self.trainer.strategy.root_device if self.trainer is not None else None
+        device = data_device(self.on_device, root, dataset.nbytes, self.num_workers)
+        if device is None:
+            return dataset
+        host, copy_on_device = self._placed.get(id(dataset), (None, None))
+        if host is not dataset:  # not placed yet (or an id reused by a new split)
+            copy_on_device = dataset.to(device)
+            self._placed[id(dataset)] = (dataset, copy_on_device)
+        return copy_on_device
 
     def _loader(self, dataset: TensorBatchDataset | None, batch_size: int, train: bool):
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}.setup() has not been called")
+        dataset = self.placed(dataset)
         if train:
             return self._train_loader(dataset)
         # evaluation under DDP: each sample on exactly one process (data/sharding.py)
         sampler, batch_size = eval_sampler(dataset, batch_size, self.trainer)
         return DataLoader(
-            dataset, batch_size=batch_size, sampler=sampler, **self._loader_settings()
+            dataset, batch_size=batch_size, sampler=sampler, **self._loader_settings(dataset)
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -45,7 +45,8 @@ class Normalize:
     def __call__(self, images: Tensor) -> Tensor:
         planes = images.unsqueeze(1) if images.ndim == 3 else images
         # in place on the one float copy: this runs on every batch of every epoch
-        return planes.float().sub_(self.shift).mul_(self.scale)
+        device = planes.device  # the batch may live on the accelerator (data.on_device)
+        return planes.float().sub_(self.shift.to(device)).mul_(self.scale.to(device))
 
 
 class RandomCropFlip:
@@ -63,13 +64,14 @@ class RandomCropFlip:
         count, _, height, width = planes.shape
         pad = self.padding
         padded = F.pad(planes, (pad, pad, pad, pad))
-        top = torch.randint(0, 2 * pad + 1, (count, 1))
-        left = torch.randint(0, 2 * pad + 1, (count, 1))
-        flip = torch.randint(0, 2, (count, 1)).bool()
-        columns = torch.arange(width).expand(count, width)
+        device = planes.device  # drawn where the batch lives (data.on_device)
+        top = torch.randint(0, 2 * pad + 1, (count, 1), device=device)
+        left = torch.randint(0, 2 * pad + 1, (count, 1), device=device)
+        flip = torch.randint(0, 2, (count, 1), device=device).bool()
+        columns = torch.arange(width, device=device).expand(count, width)
         columns = torch.where(flip, width - 1 - columns, columns) + left
-        rows = torch.arange(height) + top
-        batch = torch.arange(count).view(count, 1, 1)
+        rows = torch.arange(height, device=device) + top
+        batch = torch.arange(count, device=device).view(count, 1, 1)
         # advanced indices around a slice: the result is (B, H, W, C)
         shifted = padded[batch, :, rows.unsqueeze(2), columns.unsqueeze(1)]
         out = shifted.permute(0, 3, 1, 2).contiguous()

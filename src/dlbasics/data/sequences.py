@@ -65,12 +65,12 @@ class CutToLongest:
     def __call__(self, padded: Tensor) -> SequenceBatch:
         count, width = padded.shape
         if self.pad_id is None:
-            lengths = torch.full((count,), width, dtype=torch.long)
+            lengths = torch.full((count,), width, dtype=torch.long, device=padded.device)
         else:
             lengths = (padded != self.pad_id).sum(dim=1)
             width = int(lengths.max()) if count else 0
         ids = padded[:, :width].long()
-        mask = torch.arange(width) < lengths.unsqueeze(1)
+        mask = torch.arange(width, device=padded.device) < lengths.unsqueeze(1)
         segments = None if self.sep_id is None else segment_ids(ids, mask, self.sep_id)
         return SequenceBatch(ids, lengths, mask, segments)
 
