@@ -109,7 +109,9 @@ def ddp_children_run_this_job(job_dir: str | Path, overrides: Sequence[str]) -> 
     saved_environment = {name: os.environ.get(name) for name in LAUNCHER_ENVIRONMENT}
     hydra = HydraConfig.get()
     saved_run_dir = OmegaConf.to_container(hydra.run, resolve=False).get("dir")  # unresolved
-    sys.argv = [sys.argv[0], *hydra_flags(sys.argv[1:]), *overrides]
+    # hydra.mode=RUN: a config may set MULTIRUN itself (hparams_search=optuna does)
+    job = [item for item in overrides if not item.startswith("hydra.mode=")]
+    sys.argv = [sys.argv[0], *hydra_flags(sys.argv[1:]), *job, "hydra.mode=RUN"]
     with read_write(hydra.run):
         hydra.run.dir = str(job_dir)
     try:
