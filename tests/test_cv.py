@@ -10,6 +10,7 @@ import torch
 from dlbasics.errors import ConfigError
 from dlbasics.training import cv
 from dlbasics.training.cv import average_folds, cv_folds, fold_indices
+from tests.conftest import run_cli
 
 
 def test_folds_partition_the_samples_with_sizes_within_one() -> None:
@@ -88,3 +89,22 @@ def test_cross_validation_builds_a_fresh_model_per_fold_and_never_tests(
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["cv_k"] == 3 and saved["cv_stratified"] is False  # regression: not stratified
     assert sorted(p.name for p in tmp_path.glob("fold_*")) == ["fold_0", "fold_1", "fold_2"]
+
+
+def test_a_cv_sweep_tests_only_the_configuration_with_the_best_mean_score(tmp_path: Path) -> None:
+    sweep = ("-m", "cv.folds=2", "data=blobs", "model=mlp", "trainer=cpu", "callbacks=none")
+    result = run_cli("train", *sweep, "trainer.max_epochs=1", "seed=0,1", log_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep_dir,) = (tmp_path / "train" / "multiruns").glob("*")
+    scores = {
+        job: json.loads((sweep_dir / job / "metrics.json").read_text()) for job in ("0", "1")
+    }
+    assert all(not any(k.startswith("test/") for k in s) for s in scores.values())
+    best = max(scores, key=lambda job: scores[job]["val/acc_best"])
+    selected = sweep_dir / "selected_test"
+    assert json.loads((selected / "selected_job.json").read_text())["seed"] == best
+    tested = json.loads((selected / "metrics.json").read_text())
+    assert tested["global_step"] == 640 // 64 and "cv_k" not in tested  # the full train split
+    assert "test/acc" in tested
+    summary = (sweep_dir / "summary.md").read_text()
+    assert "2 jobs: 2 completed" in summary and f"Job {best} (" in summary

@@ -6,15 +6,14 @@ trainer cannot run under the launcher that started it (DDP in a joblib worker).
 """
 
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from dlbasics.errors import ConfigError
+from dlbasics.utils.trainer_checks import GPU_ACCELERATORS, trainer_processes
 
-GPU_ACCELERATORS = ("gpu", "cuda")
 # launchers whose job processes cannot start a Trainer's DDP ranks: Lightning re-executes
 # the command line, which there is the worker's (joblib's, or submitit's
 # `python -m submitit.core._submit <folder>`, which rejects the Hydra overrides appended)
@@ -34,26 +33,12 @@ warnings.filterwarnings(
 )
 
 
-def job_processes(trainer: DictConfig) -> int | None:
-    """Processes one job's Trainer runs (devices x num_nodes); None when ``devices`` is
-    ``auto`` or -1, which only the machine the job lands on can tell."""
-    devices = trainer.get("devices", 1)
-    nodes = int(trainer.get("num_nodes", 1))
-    if isinstance(devices, Sequence) and not isinstance(devices, str):
-        return len(devices) * nodes
-    if str(devices).isdigit() and int(devices) > 0:
-        return int(devices) * nodes
-    if isinstance(devices, str) and "," in devices:  # "0,1": device indices
-        return len([d for d in devices.split(",") if d.strip()]) * nodes
-    return None
-
-
 def slurm_gpus(accelerator: str, devices: Any) -> int | None:
     """``gpus_per_node`` for a SLURM job: one GPU per device for GPU trainers, none for CPU
     ones (``trainer=ddp_cpu`` on SLURM asks for CPU tasks only)."""
     if str(accelerator) not in GPU_ACCELERATORS:
         return None
-    return job_processes(OmegaConf.create({"devices": devices}))
+    return trainer_processes({"devices": devices})
 
 
 OmegaConf.register_new_resolver("slurm_gpus", slurm_gpus, replace=True)
@@ -70,7 +55,7 @@ def check_launcher(cfg: DictConfig) -> None:
     """Raise ConfigError if this job's trainer cannot run under the launcher that started
     it: joblib and submitit_local jobs run one process each (ONE_PROCESS_LAUNCHERS)."""
     name = ONE_PROCESS_LAUNCHERS.get(str(launcher_target()))
-    if name is None or job_processes(cfg.trainer) == 1:
+    if name is None or trainer_processes(cfg.trainer) == 1:
         return
     raise ConfigError(
         f"hydra/launcher={name} runs each job as one process, which cannot start a "

@@ -45,6 +45,13 @@ def requested_devices(devices: Any) -> int | None:
     return len(list(devices))
 
 
+def trainer_processes(trainer: Mapping[str, Any]) -> int | None:
+    """Processes one Trainer runs (devices x num_nodes); None when ``devices`` is ``auto``
+    or -1, which only the machine the job lands on can tell."""
+    wanted = requested_devices(trainer.get("devices", "auto"))
+    return None if wanted is None else wanted * int(trainer.get("num_nodes", 1))
+
+
 def check_devices(trainer: Mapping[str, Any]) -> None:
     """``trainer.accelerator`` exists on this machine and ``trainer.devices`` does not ask for
     more of it than there are (GPUs: torch.cuda.device_count(); CPU processes: os.cpu_count())."""
