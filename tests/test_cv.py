@@ -1,6 +1,7 @@
 """k-fold CV: fold construction, a fresh model per fold, mean ± std, test split untouched."""
 
 import json
+import os
 import statistics
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import torch
 
 from dlbasics.errors import ConfigError
 from dlbasics.training import cv
+from dlbasics.training.continued import run_checkpoint, run_of_checkpoint
 from dlbasics.training.cv import average_folds, cv_folds, fold_indices
 from tests.conftest import run_cli
 
@@ -96,9 +98,7 @@ def test_a_cv_sweep_tests_only_the_configuration_with_the_best_mean_score(tmp_pa
     result = run_cli("train", *sweep, "trainer.max_epochs=1", "seed=0,1", log_dir=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep_dir,) = (tmp_path / "train" / "multiruns").glob("*")
-    scores = {
-        job: json.loads((sweep_dir / job / "metrics.json").read_text()) for job in ("0", "1")
-    }
+    scores = {job: json.loads((sweep_dir / job / "metrics.json").read_text()) for job in ("0", "1")}
     assert all(not any(k.startswith("test/") for k in s) for s in scores.values())
     best = max(scores, key=lambda job: scores[job]["val/acc_best"])
     selected = sweep_dir / "selected_test"
@@ -108,3 +108,32 @@ def test_a_cv_sweep_tests_only_the_configuration_with_the_best_mean_score(tmp_pa
     assert "test/acc" in tested
     summary = (sweep_dir / "summary.md").read_text()
     assert "2 jobs: 2 completed" in summary and f"Job {best} (" in summary
+
+
+def fake_run(run_dir: Path, *checkpoints: str) -> None:
+    """A run dir with a saved config and empty checkpoint files at ``checkpoints``."""
+    (run_dir / ".hydra").mkdir(parents=True)
+    (run_dir / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    for name in checkpoints:
+        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (run_dir / name).write_bytes(b"")
+
+
+def test_a_cv_run_is_continued_from_its_newest_fold_checkpoint(tmp_path: Path) -> None:
+    fake_run(tmp_path / "cv", "fold_0/checkpoints/last.ckpt", "fold_1/checkpoints/last.ckpt")
+    newest = tmp_path / "cv" / "fold_1" / "checkpoints" / "last.ckpt"
+    os.utime(tmp_path / "cv" / "fold_0" / "checkpoints" / "last.ckpt", (1, 1))
+    assert run_checkpoint(tmp_path / "cv") == newest
+    assert run_of_checkpoint(newest) == (tmp_path / "cv").resolve()  # the run, not the fold
+    fake_run(tmp_path / "plain", "checkpoints/last.ckpt")
+    assert run_checkpoint(tmp_path / "plain") == tmp_path / "plain" / "checkpoints" / "last.ckpt"
+    fake_run(tmp_path / "fresh")
+    assert run_checkpoint(tmp_path / "fresh") is None
+
+
+def test_a_cv_run_refuses_a_checkpoint_of_another_run(compose_config, tmp_path: Path) -> None:
+    fake_run(tmp_path / "other", "checkpoints/last.ckpt")
+    foreign = tmp_path / "other" / "checkpoints" / "last.ckpt"
+    cfg = compose_config(["cv.folds=2", f"ckpt_path={foreign}"])
+    with pytest.raises(ConfigError, match="can only continue itself; pass ckpt_path=last"):
+        cv.cross_validate(cfg)

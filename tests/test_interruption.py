@@ -34,11 +34,13 @@ def start(log_dir: Path, *overrides: str) -> subprocess.Popen:
     )
 
 
-def signal_after_first_epoch(process: subprocess.Popen, log_dir: Path, signum: int) -> str:
-    """Wait for the first epoch's last.ckpt, send ``signum`` (now mid-epoch 1), and
-    return the process's stderr once it has ended."""
+def signal_after_first_epoch(
+    process: subprocess.Popen, log_dir: Path, signum: int, run_part: str = ""
+) -> str:
+    """Wait for the first epoch's last.ckpt (of ``run_part``, e.g. a CV fold's dir), send
+    ``signum`` (now mid-epoch 1), and return the process's stderr once it has ended."""
     deadline = time.monotonic() + 240
-    while not list(log_dir.glob("train/*/*/**/checkpoints/last.ckpt")):
+    while not list(log_dir.glob(f"train/*/*/**/{run_part}checkpoints/last.ckpt")):
         assert process.poll() is None, process.communicate()[1][-3000:]
         assert time.monotonic() < deadline, "training never saved its first checkpoint"
         time.sleep(0.2)
@@ -117,3 +119,37 @@ def test_a_resumed_multirun_continues_the_interrupted_job_from_its_checkpoint(tm
     assert interrupted_step < 2 * STEPS_PER_EPOCH
     summary = (sweep_dir / "summary.csv").read_text().splitlines()
     assert len(summary) == 3  # header + two jobs
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_an_interrupted_cv_run_keeps_its_finished_folds_and_continues_the_stopped_one(tmp_path):
+    cv_run = (*LONG_RUN, "cv.folds=2", "trainer.max_epochs=2")
+    process = start(tmp_path / "split", *cv_run)
+    stderr = signal_after_first_epoch(process, tmp_path / "split", signal.SIGTERM, "fold_1/")
+    assert process.returncode == 143, stderr[-3000:]
+    (run_dir,) = run_dirs(tmp_path / "split")
+    record = json.loads((run_dir / "job.json").read_text())
+    assert record["status"] == "interrupted"
+    assert Path(record["checkpoint"]) == run_dir / "fold_1" / "checkpoints" / "last.ckpt"
+    assert (run_dir / "fold_0" / "metrics.json").is_file()  # fold 0 had finished
+    assert not (run_dir / "fold_1" / "metrics.json").exists()
+    assert not (run_dir / "metrics.json").exists()
+    fold_0 = (run_dir / "fold_0" / "checkpoints" / "last.ckpt").read_bytes()
+
+    continued = run_cli("train", *cv_run, "ckpt_path=last", log_dir=tmp_path / "split")
+    assert continued.returncode == 0, continued.stderr[-3000:]
+    assert "fold 1/2: finished before" in continued.stdout + continued.stderr
+    assert run_dirs(tmp_path / "split") == [run_dir]
+    assert (run_dir / "fold_0" / "checkpoints" / "last.ckpt").read_bytes() == fold_0  # kept
+
+    uninterrupted = run_cli("train", *cv_run, log_dir=tmp_path / "full")
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    (full_dir,) = run_dirs(tmp_path / "full")
+    final = torch.load(run_dir / "fold_1" / "checkpoints" / "last.ckpt", weights_only=True)
+    expected = torch.load(full_dir / "fold_1" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final["global_step"] == expected["global_step"]
+    assert all(torch.equal(final["state_dict"][n], w) for n, w in expected["state_dict"].items())
+    scores = json.loads((run_dir / "metrics.json").read_text())
+    full_scores = json.loads((full_dir / "metrics.json").read_text())
+    assert scores["cv_folds"] == full_scores["cv_folds"]  # both folds, number for number
+    assert scores["val/acc"] == full_scores["val/acc"]

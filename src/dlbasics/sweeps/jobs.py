@@ -35,7 +35,7 @@ from dlbasics.compat import ddp_children_run_this_job
 from dlbasics.errors import ConfigError
 from dlbasics.sweeps.launchers import check_launcher
 from dlbasics.sweeps.resume import sweep_key
-from dlbasics.training.continued import LAST, LAST_CHECKPOINT
+from dlbasics.training.continued import LAST, run_checkpoint
 from dlbasics.utils.cli import find_user_error
 from dlbasics.utils.config import config_value
 from dlbasics.utils.run_dir import read_metrics
@@ -127,18 +127,19 @@ def check_sweep_figures(cfg: DictConfig, overrides: list[str]) -> None:
 
 
 def continued_checkpoint(job_dir: Path, cfg: DictConfig, overrides: list[str]) -> str | None:
-    """The checkpoint a multirun job continues from: its own ``checkpoints/last.ckpt``
-    when an earlier run of the same job was interrupted or killed (``ckpt_path=last``
-    asks for the same, and starts fresh when there is none); else ``cfg.ckpt_path``."""
-    own = job_dir / LAST_CHECKPOINT
+    """The checkpoint a multirun job continues from: its own ``checkpoints/last.ckpt`` (a
+    CV job's: its newest fold's) when an earlier run of the same job was interrupted or
+    killed (``ckpt_path=last`` asks for the same, and starts fresh when there is none);
+    else ``cfg.ckpt_path``."""
+    own = run_checkpoint(job_dir)
     earlier = read_job_status(job_dir)
     same_job = sweep_key(earlier.get("overrides") or []) == sweep_key(overrides)
-    if same_job and earlier.get("status") == INTERRUPTED and own.is_file():
+    if same_job and earlier.get("status") == INTERRUPTED and own is not None:
         log.info("continuing %s from %s", job_dir, own)
         return str(own)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path == LAST:
-        return str(own) if own.is_file() else None
+        return str(own) if own is not None else None
     return ckpt_path
 
 

@@ -3,11 +3,11 @@
 A resumed run continues its own run: its metrics.json, TensorBoard events, log and
 checkpoints stay in one dir, instead of a second run dir holding the second half.
 ``ckpt_path=<run>/checkpoints/<file>.ckpt`` continues ``<run>``; ``ckpt_path=last``
-continues the newest run under ``runs/`` that has a ``checkpoints/last.ckpt`` and was
-started with the same overrides (apart from ``ckpt_path`` and the training length, which
-a continuation changes). Hydra then writes this command's config to
-``.hydra/continued/<time>/``, so the run's original ``.hydra/config.yaml``, which eval and
-predict read, is never overwritten.
+continues the newest run under ``runs/`` that has a ``checkpoints/last.ckpt`` (for a CV
+run, ``cv.folds``: one in a ``fold_<i>`` dir) and was started with the same overrides
+(apart from ``ckpt_path`` and the training length, which a continuation changes). Hydra
+then writes this command's config to ``.hydra/continued/<time>/``, so the run's original
+``.hydra/config.yaml``, which eval and predict read, is never overwritten.
 
 Hydra resolves these values once in the launching process (``use_cache=True``).
 """
@@ -21,6 +21,7 @@ from dlbasics.utils.run_dir import saved_config_path
 
 LAST = "last"
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+FOLD_PREFIX = "fold_"  # <run>/fold_<i>: one fold of a CV run (training/cv.py)
 # overrides a continuation may change without becoming another run
 LENGTH_PREFIXES = ("ckpt_path=", "trainer.max_epochs=", "trainer.max_steps=", "hydra.")
 
@@ -34,10 +35,23 @@ def saved_run_overrides(run_dir: Path) -> list[str] | None:
     return run_key(list(OmegaConf.load(path))) if path.is_file() else None
 
 
+def run_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint that makes ``run_dir`` continuable: its ``checkpoints/last.ckpt`` or,
+    for a CV run, the newest one of its folds."""
+    own = run_dir / LAST_CHECKPOINT
+    if own.is_file():
+        return own
+    folds = list(run_dir.glob(f"{FOLD_PREFIX}*/{LAST_CHECKPOINT}"))
+    return max(folds, key=lambda path: path.stat().st_mtime) if folds else None
+
+
 def run_of_checkpoint(ckpt_path: str | Path) -> Path | None:
-    """``<run>`` for a checkpoint in ``<run>/checkpoints/`` of a run dir with a saved config."""
+    """``<run>`` for a checkpoint in ``<run>/checkpoints/`` or ``<run>/fold_<i>/checkpoints/``
+    of a run dir with a saved config."""
     path = Path(ckpt_path).expanduser()
     run_dir = path.resolve().parent.parent
+    if run_dir.name.startswith(FOLD_PREFIX) and not saved_config_path(run_dir).is_file():
+        run_dir = run_dir.parent
     return run_dir if path.is_file() and saved_config_path(run_dir).is_file() else None
 
 
@@ -45,7 +59,7 @@ def newest_matching_run(root: Path, overrides: Sequence[str]) -> Path | None:
     wanted = run_key(overrides)
     candidates = sorted(root.glob("*"), key=lambda p: p.stat().st_mtime, reverse=True)
     for candidate in candidates:
-        if (candidate / LAST_CHECKPOINT).is_file() and saved_run_overrides(candidate) == wanted:
+        if run_checkpoint(candidate) is not None and saved_run_overrides(candidate) == wanted:
             return candidate
     return None
 

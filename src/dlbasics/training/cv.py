@@ -6,6 +6,11 @@ textbook's loop reused one model across folds, so later folds started from
 weights that had already seen their validation data). The test split is not
 touched here: when a CV sweep ends, only the selected configuration is tested
 (``dlbasics.training.selection``).
+
+A CV run stopped by a signal continues as any run does (``ckpt_path=last``, the printed
+``ckpt_path=<run>/fold_<i>/checkpoints/last.ckpt``, or ``resume=true`` in a sweep): the
+folds that finished keep their ``fold_<i>/metrics.json``, the interrupted fold continues
+from its ``last.ckpt`` and the folds after it start fresh.
 """
 
 import copy
@@ -17,15 +22,18 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, open_dict
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch import Tensor
 
 from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset
 from dlbasics.errors import ConfigError
-from dlbasics.training.run import seed_run
+from dlbasics.training.continued import LAST_CHECKPOINT, run_of_checkpoint
+from dlbasics.training.run import resume_callbacks, resume_checkpoint, seed_run
+from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.config import config_value
 from dlbasics.utils.config_tree import log_config_tree
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
-from dlbasics.utils.run_dir import scalar_metrics, write_metrics
+from dlbasics.utils.run_dir import read_metrics, scalar_metrics, write_metrics
 from dlbasics.utils.stats import mean_std
 
 log = logging.getLogger("dlbasics")
@@ -139,10 +147,52 @@ def average_folds(per_fold: list[dict[str, float]]) -> dict[str, float]:
     return record
 
 
+def continues_earlier_folds(cfg: DictConfig) -> bool:
+    """Whether this CV run continues the one in its own dir: ``ckpt_path`` is ``last`` or a
+    fold checkpoint of that run (a CV run trains a fresh model per fold, so no other
+    checkpoint can start it)."""
+    ckpt_path = resume_checkpoint(cfg)  # checks that the file (or the run's last) exists
+    if ckpt_path is None:
+        return False
+    run_dir = Path(cfg.paths.output_dir).resolve()
+    if run_of_checkpoint(ckpt_path) != run_dir:
+        raise ConfigError(
+            f"ckpt_path={cfg.ckpt_path}: a CV run (cv.folds) trains a fresh model per fold and "
+            f"can only continue itself; pass ckpt_path=last or ckpt_path=<run>/fold_<i>/"
+            f"{LAST_CHECKPOINT} of the CV run to continue"
+        )
+    return True
+
+
+def fit_fold(
+    cfg: DictConfig, fold_data: FoldDataModule, fold: int, continuing: bool
+) -> dict[str, float]:
+    """Train fold ``fold`` from fresh weights, or on from the ``last.ckpt`` an interrupted
+    run of it left; the fold's validation numbers also go to ``fold_<i>/metrics.json``."""
+    seed_run(cfg)
+    fold_cfg = fold_config(cfg, fold)
+    fold_dir = Path(fold_cfg.paths.output_dir)
+    model = build_model(fold_cfg)  # a fresh initialisation for every fold
+    ckpt_path = fold_dir / LAST_CHECKPOINT if continuing else None
+    if ckpt_path is not None and ckpt_path.is_file():
+        log.info("fold %d: continuing from %s", fold, ckpt_path)
+        check_checkpoint(str(ckpt_path), model)
+    else:
+        ckpt_path = None
+    trainer = build_trainer(fold_cfg, extra_callbacks=resume_callbacks(cfg))
+    trainer.fit(model, datamodule=fold_data, ckpt_path=ckpt_path)
+    scores = {**scalar_metrics(trainer.callback_metrics, "val")}
+    scores["epochs"] = float(trainer.current_epoch)
+    if rank_zero_only.rank == 0:
+        write_metrics(fold_dir, scores)
+    return scores
+
+
 def cross_validate(cfg: DictConfig) -> dict[str, Any]:
     """Train a fresh model on each of ``cv.folds`` folds; metrics.json holds the mean ± std
     of every validation number and the per-fold values under ``cv_folds``."""
     k = cv_folds(cfg)
+    continuing = continues_earlier_folds(cfg)
     seed_run(cfg)  # checks the seed before any data is read; every fold seeds again
     started = time.perf_counter()
     datamodule = build_datamodule(cfg)
@@ -153,38 +203,36 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
     folds = fold_indices(data.targets, k, int(config_value(cfg, "cv.seed", 0)), stratified)
     evaluation = evaluation_transform(datamodule, data)
     per_fold: list[dict[str, float]] = []
-    trainer: pl.Trainer | None = None
     for fold, val_idx in enumerate(folds):
         train_idx = torch.cat([part for i, part in enumerate(folds) if i != fold])
+        finished = read_metrics(Path(fold_config(cfg, fold).paths.output_dir))
+        if continuing and finished is not None:
+            log.info("fold %d/%d: finished before this run was interrupted", fold + 1, k)
+            per_fold.append(finished)
+            continue
         fold_data = FoldDataModule(
             datamodule,
             TensorBatchDataset(data.inputs[train_idx], data.targets[train_idx], data.transform),
             TensorBatchDataset(data.inputs[val_idx], data.targets[val_idx], evaluation),
         )
-        seed_run(cfg)
-        fold_cfg = fold_config(cfg, fold)
-        model = build_model(fold_cfg)  # a fresh initialisation for every fold
-        trainer = build_trainer(fold_cfg)
-        trainer.fit(model, datamodule=fold_data)
-        scores = scalar_metrics(trainer.callback_metrics, "val")
-        per_fold.append({**scores, "epochs": float(trainer.current_epoch)})
+        per_fold.append(fit_fold(cfg, fold_data, fold, continuing))
         log.info(
             "fold %d/%d (%d train, %d val): %s",
             fold + 1,
             k,
             len(train_idx),
             len(val_idx),
-            ", ".join(f"{n}={v:.4f}" for n, v in scores.items()),
+            ", ".join(f"{n}={v:.4f}" for n, v in per_fold[-1].items() if n != "epochs"),
         )
     record: dict[str, Any] = average_folds(per_fold)
     record.update(
         cv_folds=per_fold,
         cv_k=k,
         cv_stratified=stratified,
-        epochs=trainer.current_epoch if trainer else 0,
+        epochs=int(per_fold[-1]["epochs"]),
         seconds=round(time.perf_counter() - started, 3),
     )
     record.pop("epochs_std", None)
-    if trainer is None or trainer.is_global_zero:
+    if rank_zero_only.rank == 0:
         write_metrics(Path(cfg.paths.output_dir), record)
     return record

@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 from dlbasics.callbacks.interruption import DEFAULT_SIGNALS, Interruption
 from dlbasics.callbacks.rng_state import RngStateInCheckpoints
 from dlbasics.errors import ConfigError
-from dlbasics.training.continued import LAST, LAST_CHECKPOINT
+from dlbasics.training.continued import LAST, LAST_CHECKPOINT, run_checkpoint
 from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import require_integer
 from dlbasics.utils.config import config_value
@@ -29,11 +29,12 @@ def seed_run(cfg: DictConfig) -> None:
 
 def resume_checkpoint(cfg: DictConfig) -> str | None:
     """The checkpoint ``ckpt_path`` names; ``last`` is the ``checkpoints/last.ckpt`` of the
-    run this command continues (its run dir was chosen by training/continued.py)."""
+    run this command continues (its run dir was chosen by training/continued.py; a CV
+    run's: its newest fold's)."""
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path == LAST:
-        last = Path(cfg.paths.output_dir) / LAST_CHECKPOINT
-        if not last.is_file():
+        last = run_checkpoint(Path(cfg.paths.output_dir))
+        if last is None:
             raise ConfigError(
                 f"ckpt_path=last: no run under {Path(cfg.paths.output_dir).parent} that was "
                 f"started with these overrides has {LAST_CHECKPOINT}; pass "
