@@ -138,7 +138,7 @@ def test_an_interrupted_cv_run_keeps_its_finished_folds_and_continues_the_stoppe
 
     continued = run_cli("train", *cv_run, "ckpt_path=last", log_dir=tmp_path / "split")
     assert continued.returncode == 0, continued.stderr[-3000:]
-    assert "fold 1/2: finished before" in continued.stdout + continued.stderr
+    assert "fold_0: finished before" in continued.stdout + continued.stderr
     assert run_dirs(tmp_path / "split") == [run_dir]
     assert (run_dir / "fold_0" / "checkpoints" / "last.ckpt").read_bytes() == fold_0  # kept
 

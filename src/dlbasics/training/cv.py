@@ -175,7 +175,7 @@ def fit_fold(
     model = build_model(fold_cfg)  # a fresh initialisation for every fold
     ckpt_path = fold_dir / LAST_CHECKPOINT if continuing else None
     if ckpt_path is not None and ckpt_path.is_file():
-        log.info("fold %d: continuing from %s", fold, ckpt_path)
+        log.info("%s: continuing from %s", fold_dir.name, ckpt_path)
         check_checkpoint(str(ckpt_path), model)
     else:
         ckpt_path = None
@@ -205,9 +205,10 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
     per_fold: list[dict[str, float]] = []
     for fold, val_idx in enumerate(folds):
         train_idx = torch.cat([part for i, part in enumerate(folds) if i != fold])
-        finished = read_metrics(Path(fold_config(cfg, fold).paths.output_dir))
+        fold_dir = Path(fold_config(cfg, fold).paths.output_dir)
+        finished = read_metrics(fold_dir)
         if continuing and finished is not None:
-            log.info("fold %d/%d: finished before this run was interrupted", fold + 1, k)
+            log.info("%s: finished before this run was interrupted", fold_dir.name)
             per_fold.append(finished)
             continue
         fold_data = FoldDataModule(
