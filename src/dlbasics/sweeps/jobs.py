@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-import optuna
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
@@ -96,6 +95,14 @@ def finished_record(job_dir: Path, overrides: list[str]) -> dict[str, Any] | Non
         )
         return None
     return record
+
+
+def is_pruned(error: BaseException) -> bool:
+    """An Optuna pruning. Optuna is looked up in sys.modules, not imported: importing it
+    would cost every run a few tenths of a second, and only an Optuna sweep, which has
+    imported it, can prune."""
+    optuna = sys.modules.get("optuna")
+    return optuna is not None and isinstance(error, optuna.TrialPruned)
 
 
 def describe_error(error: BaseException) -> str:
@@ -223,7 +230,7 @@ def sweep_job(task: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
             stop_on_signal(stop, job_dir, overrides)
         except Exception as error:
             status, message = (
-                PRUNED if isinstance(error, optuna.TrialPruned) else FAILED,
+                PRUNED if is_pruned(error) else FAILED,
                 describe_error(error),
             )
             if status == PRUNED:
