@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from dlbasics.callbacks.optuna_pruning import OptunaPruning
 from dlbasics.errors import ConfigError
-from dlbasics.sweeps.jobs import PRUNED, write_job_status
+from dlbasics.sweeps.jobs import PRUNED, is_pruned, write_job_status
 from dlbasics.utils.cli import CONFIG_DIR
 from hydra_plugins.dlbasics_optuna.search_space import parse_space
 from hydra_plugins.dlbasics_optuna.sweeper import DlbasicsOptunaSweeper, outcome
@@ -141,3 +141,8 @@ def test_optuna_search_runs_trials_and_resumes_from_its_storage(tmp_path: Path) 
     assert results.best_value == pytest.approx(study.best_value)
     assert results.direction == "minimize"  # linear regression monitors val/loss (min)
     assert (sweeps[1] / "summary.md").is_file()
+
+
+def test_a_pruned_trial_is_told_from_a_failure_without_importing_optuna_per_run() -> None:
+    assert is_pruned(optuna.TrialPruned("trial 0 pruned at epoch 1"))
+    assert not is_pruned(ValueError("diverged"))
