@@ -69,11 +69,15 @@ EpochTimes = list[float]
 class Workload:
     new_net: Callable[[], nn.Module]
     lr: float
-    experiment: str  # the dlbasics-train experiment with this net and SGD lr
+    experiment: str  # the dlbasics-train experiment with this net and optimiser
+    optimizer_cls: type[torch.optim.Optimizer] = torch.optim.SGD
 
-    def net_and_sgd(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+    def new_optimizer(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+        return self.optimizer_cls(params, lr=self.lr)
+
+    def net_and_optimizer(self) -> tuple[nn.Module, torch.optim.Optimizer]:
         net = self.new_net()
-        return net, torch.optim.SGD(net.parameters(), lr=self.lr)
+        return net, self.new_optimizer(net.parameters())
 
 
 WORKLOADS = {
@@ -89,7 +93,7 @@ WORKLOADS = {
 }
 
 
-def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
+def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches:
         optimizer.zero_grad()
@@ -122,7 +126,7 @@ def plain_loop(
     inputs = train.transform(train.inputs) if normalise_once else train.inputs
     per_batch = (lambda x: x) if normalise_once else train.transform
     targets = train.targets
-    net, optimizer = workload.net_and_sgd()
+    net, optimizer = workload.net_and_optimizer()
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         inputs = inputs.contiguous(memory_format=torch.channels_last)
@@ -132,7 +136,7 @@ def plain_loop(
     def epoch() -> None:
         order = torch.randperm(len(inputs))
         batches = ((per_batch(inputs[idx]), targets[idx]) for idx in torch.split(order, BATCH_SIZE))
-        sgd_epoch(net, optimizer, batches)
+        train_epoch(net, optimizer, batches)
 
     return timed_epochs(epoch, epochs)
 
@@ -140,9 +144,9 @@ def plain_loop(
 def plain_loop_on_dataloader(
     workload: Workload, datamodule: FashionMNISTDataModule, epochs: int
 ) -> EpochTimes:
-    net, optimizer = workload.net_and_sgd()
+    net, optimizer = workload.net_and_optimizer()
     loader = datamodule.train_dataloader()
-    return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
+    return timed_epochs(lambda: train_epoch(net, optimizer, loader), epochs)
 
 
 class EpochTimer(pl.Callback):
@@ -174,7 +178,7 @@ class BareModule(pl.LightningModule):
     def __init__(self, workload: Workload) -> None:
         super().__init__()
         self.net = workload.new_net()
-        self.lr = workload.lr
+        self.new_optimizer = workload.new_optimizer
         self.loss_fn = nn.CrossEntropyLoss()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -182,14 +186,14 @@ class BareModule(pl.LightningModule):
         return self.loss_fn(self.net(x), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        return self.new_optimizer(self.parameters())
 
 
 def dlbasics_task(workload: Workload) -> ClassificationTask:
     return ClassificationTask(
         num_classes=10,
         net=workload.new_net(),
-        optimizer=lambda params: torch.optim.SGD(params, lr=workload.lr),
+        optimizer=workload.new_optimizer,
     )
 
 
@@ -276,8 +280,8 @@ def per_sample_loader(workload: Workload, data_dir: str, epochs: int) -> EpochTi
     )
     dataset = datasets.FashionMNIST(data_dir, train=True, transform=transform, download=False)
     loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    net, optimizer = workload.net_and_sgd()
-    return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
+    net, optimizer = workload.net_and_optimizer()
+    return timed_epochs(lambda: train_epoch(net, optimizer, loader), epochs)
 
 
 def main() -> None:

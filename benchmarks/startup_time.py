@@ -25,7 +25,6 @@ data, model and Trainer, and the sanity validation steps. Run:
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +34,10 @@ import pytorch_lightning as pl
 
 from dlbasics.utils.measurements import write_measurements
 
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
+from cli_runs import child_environment, run, train_command
+
 LIBRARIES = "import torch, pytorch_lightning, hydra, torchmetrics"
-HERE = Path(__file__).resolve().parent
 
 
 class FirstStepMarker(pl.Callback):
@@ -50,22 +51,13 @@ class FirstStepMarker(pl.Callback):
         os._exit(0)  # the rest of the run is not what this benchmark measures
 
 
-def child_environment() -> dict[str, str]:
-    """This process's environment with this folder on the path (the child imports
-    ``startup_time.FirstStepMarker``) and the package's ``src`` as it is found here."""
-    paths = [str(HERE), str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-
-
 def marked_seconds(words: list[str], marker: Path, env: dict[str, str], cwd: Path) -> float:
     """Seconds from spawning ``words`` to the wall clock its process wrote to ``marker``."""
     marker.unlink(missing_ok=True)
     start = time.time()
-    done = subprocess.run(words, env=env, cwd=cwd, capture_output=True, text=True)
+    run(words, cwd, env)
     if not marker.is_file():
-        raise SystemExit(
-            f"{words[1:3]} ended (exit {done.returncode}) before its mark:\n{done.stderr[-3000:]}"
-        )
+        raise SystemExit(f"{' '.join(words)} ended before its mark")
     return float(marker.read_text()) - start
 
 
@@ -77,15 +69,11 @@ def to_imported(code: str, workdir: Path, env: dict[str, str]) -> float:
 
 def to_first_step(workdir: Path, overrides: list[str], env: dict[str, str]) -> float:
     marker = workdir / "first_step"
-    words = [
-        sys.executable,
-        "-m",
-        "dlbasics.train",
-        f"paths.log_dir={workdir / 'logs'}",
+    marking = [
         "+callbacks.first_step_marker._target_=startup_time.FirstStepMarker",
         f"+callbacks.first_step_marker.path={marker}",
-        *overrides,
     ]
+    words = train_command(workdir / "logs", [*marking, *overrides])
     return marked_seconds(words, marker, env, workdir)
 
 
