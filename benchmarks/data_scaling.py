@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling m
 from epoch_time import BATCH_SIZE, WORKLOADS, EpochTimes, default_callbacks_epochs
 
 POOL = 60_000  # the Fashion-MNIST training file
-TOLERANCE = 0.10  # per-sample time within 10 % of the reference size's (issue 17)
+TOLERANCE = 0.10  # the target: per-sample time within 10 % of the reference size's
 
 
 def samples_of(size: int, pool: int, data_dir: str) -> Callable[[], FashionMNISTDataModule]:

@@ -58,7 +58,7 @@ from epoch_time import BareModule, EpochTimer, EpochTimes, Workload, timed_epoch
 
 EXPERIMENT = "lht/mnist_mlp"
 BATCH_SIZE, EVAL_BATCH_SIZE, VAL_SIZE = 128, 1024, 5000  # as conf/experiment/lht/mnist_mlp.yaml
-TARGET = 1.5  # dlbasics' CLI epoch at most this many plain-loop epochs (issue 17)
+TARGET = 1.5  # the target: the CLI epoch at most this many plain-loop epochs
 JOB = Workload(
     lambda: MLP(784, 10, hidden_sizes=[64, 128, 64], activation="relu", norm="batch"),
     lr=1e-3,
