@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-LAZY = ("optuna", "sqlite3")  # Optuna loads sqlite3 with its storages
+LAZY = {"optuna", "sqlite3"}  # Optuna loads sqlite3 with its storages
+PLUGIN_SCAN = "from hydra.core.plugins import Plugins; Plugins.instance()"  # as hydra.main does
 
 
 def modules_after(statement: str) -> set[str]:
@@ -23,7 +24,13 @@ def modules_after(statement: str) -> set[str]:
 def test_the_compat_adapter_loads_optuna_only_when_a_trial_is_asked_for() -> None:
     loaded = modules_after("import dlbasics.compat")
     assert "torch" in loaded  # the interpreter really imported the adapter
-    assert not loaded & set(LAZY)
+    assert not loaded & LAZY
+
+
+def test_the_optuna_search_space_loads_optuna_only_when_a_sweep_parses_it() -> None:
+    loaded = modules_after("import hydra_plugins.dlbasics_optuna.search_space")
+    assert "hydra_plugins.dlbasics_optuna.search_space" in loaded
+    assert not loaded & LAZY
 
 
 @pytest.mark.xfail(
@@ -31,7 +38,7 @@ def test_the_compat_adapter_loads_optuna_only_when_a_trial_is_asked_for() -> Non
     reason="src/dlbasics/sweeps/jobs.py imports optuna at module level (for isinstance(error, "
     "optuna.TrialPruned)); remove this mark once that import is lazy",
 )
-def test_importing_the_train_entry_point_loads_no_optuna() -> None:
-    loaded = modules_after("import dlbasics.train")
-    assert "pytorch_lightning" in loaded
-    assert not loaded & set(LAZY)
+def test_the_train_entry_point_and_hydras_plugin_scan_load_no_optuna() -> None:
+    loaded = modules_after(f"import dlbasics.train; {PLUGIN_SCAN}")
+    assert {"pytorch_lightning", "hydra_plugins.dlbasics_optuna.sweeper"} <= loaded
+    assert not loaded & LAZY
