@@ -4,8 +4,6 @@ the whole start; this checks which modules it pays for)."""
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import REPO_ROOT
 
 LAZY = {"optuna", "sqlite3"}  # Optuna loads sqlite3 with its storages
@@ -33,11 +31,6 @@ def test_the_optuna_search_space_loads_optuna_only_when_a_sweep_parses_it() -> N
     assert not loaded & LAZY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/dlbasics/sweeps/jobs.py imports optuna at module level (for isinstance(error, "
-    "optuna.TrialPruned)); remove this mark once that import is lazy",
-)
 def test_the_train_entry_point_and_hydras_plugin_scan_load_no_optuna() -> None:
     loaded = modules_after(f"import dlbasics.train; {PLUGIN_SCAN}")
     assert {"pytorch_lightning", "hydra_plugins.dlbasics_optuna.sweeper"} <= loaded
