@@ -1,15 +1,27 @@
 """Time one Fashion-MNIST training epoch (batch 256) three ways, for softmax regression
-(``--workload softmax``, SGD lr 0.1) or d2l's sigmoid LeNet-5 (``--workload lenet``, lr 0.9).
+(``--workload softmax``, SGD lr 0.1), the MLP of ``experiment=fmnist/mlp`` (``--workload
+mlp``: 784-256-10 ReLU, SGD lr 0.1) or d2l's sigmoid LeNet-5 (``--workload lenet``, lr 0.9).
 
 1. plain:      a hand-written PyTorch loop over normalised in-memory tensors (and the
                 same loop over uint8 tensors normalised per batch, dlbasics' data layout)
-2. dlbasics:   FashionMNISTDataModule + ClassificationTask + Lightning Trainer
+2. dlbasics:   FashionMNISTDataModule + ClassificationTask + Lightning Trainer, without
+                callbacks or logger, with the rich progress bar of ``callbacks=default``, and
+                with everything ``callbacks=default logger=tensorboard`` configure (the
+                workload's experiment composed by Hydra; its checkpoints, events and
+                figures go to a temporary folder)
 3. per-sample: torchvision's FashionMNIST with ToTensor/Normalize through a DataLoader
 
 Two more rows split the gap between 1 and 2: the plain loop drawing its batches from
 dlbasics' DataLoader (the data path alone), and a bare LightningModule (loss only, no
 metrics) on the same DataModule and Trainer settings (Lightning's own per-step cost,
 the floor for any task run by Lightning's automatic optimisation).
+
+Every row times training epochs only: no per-epoch validation in any of them (the
+Lightning rows run with ``limit_val_batches=0``; without ``val/acc`` to rank by, the
+best-checkpoint callback of ``callbacks=default`` warns once and saves nothing). An epoch
+runs from its start to the next one's, so work at its end (epoch metrics, logger writes)
+counts in it. ``benchmarks/template_job.py`` times a whole CLI epoch: validation, the
+checkpoint save and everything else a run does.
 
 Each way runs ``--epochs`` epochs in this process, ``--repeats`` times taking turns
 with the others so that load from other processes hits all of them alike; the
@@ -22,27 +34,34 @@ plain loops measure ``channels_last`` memory format and ``torch.compile``. Run:
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
+import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the configs use)
 from dlbasics.data import FashionMNISTDataModule
-from dlbasics.nets import LeNet5, SoftmaxRegression
+from dlbasics.nets import MLP, LeNet5, SoftmaxRegression
 from dlbasics.tasks import ClassificationTask
 from dlbasics.utils.cli import CONFIG_DIR
+from dlbasics.utils.instantiate import build_trainer
 from dlbasics.utils.measurements import write_measurements
 
 BATCH_SIZE = 256
+DEFAULT_ROW = "dlbasics (default callbacks + TensorBoard)"
 EpochTimes = list[float]
 
 
@@ -50,19 +69,31 @@ EpochTimes = list[float]
 class Workload:
     new_net: Callable[[], nn.Module]
     lr: float
+    experiment: str  # the dlbasics-train experiment with this net and optimiser
+    optimizer_cls: type[torch.optim.Optimizer] = torch.optim.SGD
 
-    def net_and_sgd(self) -> tuple[nn.Module, torch.optim.Optimizer]:
+    def new_optimizer(self, params: Iterable[Tensor]) -> torch.optim.Optimizer:
+        return self.optimizer_cls(params, lr=self.lr)
+
+    def net_and_optimizer(self) -> tuple[nn.Module, torch.optim.Optimizer]:
         net = self.new_net()
-        return net, torch.optim.SGD(net.parameters(), lr=self.lr)
+        return net, self.new_optimizer(net.parameters())
 
 
 WORKLOADS = {
-    "softmax": Workload(lambda: SoftmaxRegression(784, 10), lr=0.1),
-    "lenet": Workload(lambda: LeNet5([1, 28, 28], 10, variant="d2l"), lr=0.9),  # d2l/lenet_fmnist
+    "softmax": Workload(lambda: SoftmaxRegression(784, 10), lr=0.1, experiment="fmnist/softmax"),
+    "mlp": Workload(
+        lambda: MLP(784, 10, hidden_sizes=[256], activation="relu"),
+        lr=0.1,
+        experiment="fmnist/mlp",
+    ),
+    "lenet": Workload(
+        lambda: LeNet5([1, 28, 28], 10, variant="d2l"), lr=0.9, experiment="d2l/lenet_fmnist"
+    ),
 }
 
 
-def sgd_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
+def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches:
         optimizer.zero_grad()
@@ -95,7 +126,7 @@ def plain_loop(
     inputs = train.transform(train.inputs) if normalise_once else train.inputs
     per_batch = (lambda x: x) if normalise_once else train.transform
     targets = train.targets
-    net, optimizer = workload.net_and_sgd()
+    net, optimizer = workload.net_and_optimizer()
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         inputs = inputs.contiguous(memory_format=torch.channels_last)
@@ -105,7 +136,7 @@ def plain_loop(
     def epoch() -> None:
         order = torch.randperm(len(inputs))
         batches = ((per_batch(inputs[idx]), targets[idx]) for idx in torch.split(order, BATCH_SIZE))
-        sgd_epoch(net, optimizer, batches)
+        train_epoch(net, optimizer, batches)
 
     return timed_epochs(epoch, epochs)
 
@@ -113,20 +144,32 @@ def plain_loop(
 def plain_loop_on_dataloader(
     workload: Workload, datamodule: FashionMNISTDataModule, epochs: int
 ) -> EpochTimes:
-    net, optimizer = workload.net_and_sgd()
+    net, optimizer = workload.net_and_optimizer()
     loader = datamodule.train_dataloader()
-    return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
+    return timed_epochs(lambda: train_epoch(net, optimizer, loader), epochs)
 
 
 class EpochTimer(pl.Callback):
+    """Seconds from each training epoch's start to the next one's (the last one's: to the
+    end of training), so that all the work at an epoch's end counts in it: the task's epoch
+    metrics, checkpoint saves and logger writes (Lightning calls those after the callbacks'
+    ``on_train_epoch_end``)."""
+
     def __init__(self) -> None:
         self.times: EpochTimes = []
+        self.start: float | None = None
+
+    def _lap(self) -> None:
+        now = time.perf_counter()
+        if self.start is not None:
+            self.times.append(now - self.start)
+        self.start = now
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        self.start = time.perf_counter()
+        self._lap()
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self.times.append(time.perf_counter() - self.start)
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._lap()
 
 
 class BareModule(pl.LightningModule):
@@ -135,7 +178,7 @@ class BareModule(pl.LightningModule):
     def __init__(self, workload: Workload) -> None:
         super().__init__()
         self.net = workload.new_net()
-        self.lr = workload.lr
+        self.new_optimizer = workload.new_optimizer
         self.loss_fn = nn.CrossEntropyLoss()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
@@ -143,14 +186,24 @@ class BareModule(pl.LightningModule):
         return self.loss_fn(self.net(x), y)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        return self.new_optimizer(self.parameters())
 
 
 def dlbasics_task(workload: Workload) -> ClassificationTask:
     return ClassificationTask(
         num_classes=10,
         net=workload.new_net(),
-        optimizer=lambda params: torch.optim.SGD(params, lr=workload.lr),
+        optimizer=workload.new_optimizer,
+    )
+
+
+def loop_settings(epochs: int) -> dict[str, Any]:
+    """The Trainer arguments every Lightning row shares: CPU, training epochs only."""
+    return dict(
+        accelerator="cpu",
+        max_epochs=epochs,
+        limit_val_batches=0,  # training epochs only, as in the other loops
+        enable_model_summary=False,  # printed once at fit start, not per epoch
     )
 
 
@@ -169,24 +222,56 @@ def timed_fit(
         bar_config = OmegaConf.load(Path(CONFIG_DIR) / "callbacks" / "rich_progress_bar.yaml")
         callbacks.append(instantiate(bar_config.rich_progress_bar))
     trainer = pl.Trainer(
-        accelerator="cpu",
-        max_epochs=epochs,
-        limit_val_batches=0,  # training epochs only, as in the other loops
+        **loop_settings(epochs),
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=progress_bar,
-        enable_model_summary=False,
         callbacks=callbacks,
     )
     trainer.fit(module, datamodule=datamodule)
     return timer.times[1:]
 
 
+def fashion_mnist(data_dir: str, train_subset: int | None = None) -> FashionMNISTDataModule:
+    """A fresh DataModule for one run (``train_subset``: that many training images)."""
+    return FashionMNISTDataModule(
+        data_dir=data_dir, batch_size=BATCH_SIZE, train_subset=train_subset
+    )
+
+
 def lightning_epochs(
-    module: pl.LightningModule, data_dir: str, epochs: int, progress_bar: bool = False
+    module: pl.LightningModule,
+    new_datamodule: Callable[[], FashionMNISTDataModule],
+    epochs: int,
+    progress_bar: bool = False,
 ) -> EpochTimes:
-    datamodule = FashionMNISTDataModule(data_dir=data_dir, batch_size=BATCH_SIZE)
-    return timed_fit(module, datamodule, epochs, progress_bar)
+    return timed_fit(module, new_datamodule(), epochs, progress_bar)
+
+
+def compose_experiment(experiment: str, out_dir: str, overrides: list[str]) -> Any:
+    """``train.yaml`` composed with ``experiment`` and ``overrides``, its run dir ``out_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"experiment={experiment}", *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = out_dir
+    return cfg
+
+
+def default_callbacks_epochs(
+    workload: Workload, new_datamodule: Callable[[], FashionMNISTDataModule], epochs: int
+) -> EpochTimes:
+    """The task fitted by a Trainer carrying the callbacks and logger of ``callbacks=default
+    logger=tensorboard``, built from the workload's composed experiment the way
+    ``dlbasics-train`` builds them (``build_trainer``), with the rows' shared loop settings."""
+    timer = EpochTimer()
+    with tempfile.TemporaryDirectory(prefix="epoch_time_") as out_dir:
+        cfg = compose_experiment(
+            workload.experiment, out_dir, ["callbacks=default", "logger=tensorboard"]
+        )
+        trainer = build_trainer(cfg, extra_callbacks=[timer], **loop_settings(epochs))
+        trainer.fit(dlbasics_task(workload), datamodule=new_datamodule())
+    return timer.times[1:]
 
 
 def per_sample_loader(workload: Workload, data_dir: str, epochs: int) -> EpochTimes:
@@ -195,8 +280,8 @@ def per_sample_loader(workload: Workload, data_dir: str, epochs: int) -> EpochTi
     )
     dataset = datasets.FashionMNIST(data_dir, train=True, transform=transform, download=False)
     loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    net, optimizer = workload.net_and_sgd()
-    return timed_epochs(lambda: sgd_epoch(net, optimizer, loader), epochs)
+    net, optimizer = workload.net_and_optimizer()
+    return timed_epochs(lambda: train_epoch(net, optimizer, loader), epochs)
 
 
 def main() -> None:
@@ -214,6 +299,9 @@ def main() -> None:
     parser.add_argument(
         "--skip-per-sample", action="store_true", help="leave out the slow per-sample path"
     )
+    parser.add_argument(
+        "--train-subset", type=int, help="that many training images (a quick check; default: all)"
+    )
     parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
     args = parser.parse_args()
     if args.epochs < 2:
@@ -221,7 +309,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    datamodule = FashionMNISTDataModule(data_dir=args.data_dir, batch_size=BATCH_SIZE)
+    def new_datamodule() -> FashionMNISTDataModule:
+        return fashion_mnist(args.data_dir, args.train_subset)
+
+    datamodule = new_datamodule()
     datamodule.prepare_data()
     datamodule.setup("fit")
     data_dir, epochs, work = args.data_dir, args.epochs, WORKLOADS[args.workload]
@@ -233,13 +324,14 @@ def main() -> None:
         "plain loop on dlbasics' DataLoader": lambda: plain_loop_on_dataloader(
             work, datamodule, epochs
         ),
-        "bare LightningModule": lambda: lightning_epochs(BareModule(work), data_dir, epochs),
+        "bare LightningModule": lambda: lightning_epochs(BareModule(work), new_datamodule, epochs),
         "dlbasics (no progress bar)": lambda: lightning_epochs(
-            dlbasics_task(work), data_dir, epochs
+            dlbasics_task(work), new_datamodule, epochs
         ),
         "dlbasics (rich progress bar)": lambda: lightning_epochs(
-            dlbasics_task(work), data_dir, epochs, progress_bar=True
+            dlbasics_task(work), new_datamodule, epochs, progress_bar=True
         ),
+        DEFAULT_ROW: lambda: default_callbacks_epochs(work, new_datamodule, epochs),
     }
     if args.workload == "lenet":
         ways["plain loop, channels_last"] = lambda: plain_loop(
@@ -252,7 +344,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, way in ways.items():
             times[name].extend(way())
-    if not args.skip_per_sample and args.workload == "softmax":
+    if not args.skip_per_sample and args.workload == "softmax" and args.train_subset is None:
         # one run: at ~15x the others its noise does not matter
         times["torchvision per-sample ToTensor"] = per_sample_loader(work, data_dir, epochs)
     seconds = {name: statistics.median(values) for name, values in times.items()}
@@ -263,21 +355,25 @@ def main() -> None:
         f"{args.repeats} x {epochs - 1} epochs per way (per-sample: 1 x {epochs - 1})"
     )
     plain = seconds["plain PyTorch loop"]
-    print(f"{'way':<38}{'s/epoch':>9}{'vs plain':>10}")
+    width = max(len(name) for name in seconds) + 2
+    print(f"{'way':<{width}}{'s/epoch':>9}{'vs plain':>10}")
     for name, value in seconds.items():
-        print(f"{name:<38}{value:>9.3f}{value / plain:>9.2f}x")
+        print(f"{name:<{width}}{value:>9.3f}{value / plain:>9.2f}x")
     quiet = seconds["dlbasics (no progress bar)"]
     uint8 = seconds["plain loop, uint8 normalised/batch"]
     print(f"dlbasics (no bar) / plain uint8 loop: {quiet / uint8:.2f}x")
-    print(
-        f"dlbasics (no bar) / bare LightningModule: {quiet / seconds['bare LightningModule']:.2f}x"
-    )
+    bare = seconds["bare LightningModule"]
+    print(f"dlbasics (no bar) / bare LightningModule: {quiet / bare:.2f}x")
+    print(f"{DEFAULT_ROW} / bare LightningModule: {seconds[DEFAULT_ROW] / bare:.2f}x")
+    print(f"{DEFAULT_ROW} / dlbasics (no bar): {seconds[DEFAULT_ROW] / quiet:.2f}x")
     per_sample = seconds.get("torchvision per-sample ToTensor")
     if per_sample is not None:
         print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
     if args.record:
         values = {f"{name} s/epoch": value for name, value in seconds.items()}
         values.update({f"{name} vs plain": value / plain for name, value in seconds.items()})
+        values["dlbasics (no progress bar) vs bare"] = quiet / bare
+        values[f"{DEFAULT_ROW} vs bare"] = seconds[DEFAULT_ROW] / bare
         values["threads"] = torch.get_num_threads()
         method = (
             f"seconds per epoch, median of {args.repeats} runs x {epochs - 1} epochs per way "

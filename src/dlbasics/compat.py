@@ -11,9 +11,8 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
-import optuna
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from lightning_fabric.plugins.precision.precision import (
@@ -26,6 +25,9 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from torchmetrics import MetricCollection
+
+if TYPE_CHECKING:  # a run that sweeps nothing never loads Optuna (and sqlite3 with it)
+    import optuna
 
 __all__ = [
     "UnrepeatedDistributedSampler",  # Lightning uses it for prediction only; not exported
@@ -60,9 +62,11 @@ def keep_only(collection: MetricCollection, names: Iterable[str]) -> None:
     collection._init_compute_groups()
 
 
-def optuna_trial(study: optuna.Study, number: int) -> optuna.Trial:
+def optuna_trial(study: "optuna.Study", number: int) -> "optuna.Trial":
     """The live trial ``number`` of ``study``, for reporting from inside the job that runs
     it: Optuna hands trials out only from ``ask()``, in the sweeper's process."""
+    import optuna
+
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
     return optuna.Trial(study, trial_id)
 

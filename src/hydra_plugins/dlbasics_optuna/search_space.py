@@ -4,17 +4,15 @@
 ``tag(int, interval(...))`` (integers). A plain value is fixed for every trial."""
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 
 from dlbasics.errors import ConfigError
+
+if TYPE_CHECKING:  # Hydra imports every plugin at start-up; Optuna loads when a sweep runs
+    from optuna.distributions import BaseDistribution
 
 
 def override_text(value: object) -> str:
@@ -27,7 +25,9 @@ def override_text(value: object) -> str:
     return str(value)
 
 
-def to_distribution(override: Override) -> BaseDistribution:
+def to_distribution(override: Override) -> "BaseDistribution":
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
     value = override.value()
     key = override.get_key_element()
     if isinstance(value, ChoiceSweep):
@@ -53,7 +53,7 @@ def to_distribution(override: Override) -> BaseDistribution:
 
 def parse_space(
     params: Mapping[str, str], arguments: list[str]
-) -> tuple[dict[str, BaseDistribution], list[str]]:
+) -> tuple[dict[str, "BaseDistribution"], list[str]]:
     """Search space from ``params`` and command-line sweeps; fixed overrides pass through."""
     lines = [f"{k}={v}" for k, v in params.items()] + list(arguments)
     space: dict[str, BaseDistribution] = {}

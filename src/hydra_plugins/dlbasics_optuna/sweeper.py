@@ -13,9 +13,8 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn, JobStatus
@@ -28,11 +27,20 @@ from dlbasics.errors import ConfigError
 from dlbasics.sweeps.jobs import PRUNED, read_job_status
 from hydra_plugins.dlbasics_optuna.search_space import parse_space
 
+if TYPE_CHECKING:  # Hydra imports every plugin at start-up; Optuna loads when a sweep runs
+    import optuna
+    from optuna.trial import TrialState
+
 log = logging.getLogger(__name__)
 
 RESULTS_FILE = "optimization_results.yaml"
-State = optuna.trial.TrialState
-FINISHED = (State.COMPLETE, State.PRUNED, State.FAIL)
+
+
+def finished_states() -> tuple["TrialState", ...]:
+    """The states of a trial that has ended, the ones ``optimization_results.yaml`` counts."""
+    from optuna.trial import TrialState
+
+    return TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL
 
 
 @dataclass
@@ -54,9 +62,11 @@ store = ConfigStore.instance()
 store.store(group="hydra/sweeper", name="dlbasics_optuna", node=DlbasicsOptunaSweeperConf)
 
 
-def outcome(result: JobReturn) -> tuple[State, float | None]:
+def outcome(result: JobReturn) -> tuple["TrialState", float | None]:
     """How a finished job is told: PRUNED if its job.json says so, FAIL without a finite
     value, else COMPLETE with the value."""
+    from optuna.trial import TrialState as State
+
     job_dir = result.hydra_cfg and OmegaConf.select(result.hydra_cfg, "hydra.runtime.output_dir")
     if job_dir and read_job_status(Path(job_dir)).get("status") == PRUNED:
         return State.PRUNED, None
@@ -104,6 +114,9 @@ class DlbasicsOptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> list[JobReturn]:
+        import optuna
+        from optuna.trial import TrialState
+
         space, fixed = parse_space(self.params, arguments)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -120,7 +133,7 @@ class DlbasicsOptunaSweeper(Sweeper):
             pruner=self.pruner,
             load_if_exists=True,
         )
-        done = sum(t.state in FINISHED for t in study.trials)
+        done = sum(t.state in finished_states() for t in study.trials)
         log.info("Optuna study %s: %d of %d trials done", study.study_name, done, self.n_trials)
         # every job can find its own trial in the storage (the pruning callback does)
         where = [*fixed, f"++optuna.study={study.study_name}", f"++optuna.storage={storage}"]
@@ -134,7 +147,7 @@ class DlbasicsOptunaSweeper(Sweeper):
             results = self.launcher.launch(batch, initial_job_idx=trials[0].number)
             for trial, result in zip(trials, results, strict=True):
                 state, value = outcome(result)
-                if state == State.FAIL:
+                if state == TrialState.FAIL:
                     log.warning("trial %d failed or returned no finite value", trial.number)
                 study.tell(trial, value, state=state)
             returns.extend(results)
@@ -142,12 +155,14 @@ class DlbasicsOptunaSweeper(Sweeper):
         self.write_results(study, sweep_dir)
         return returns
 
-    def write_results(self, study: optuna.Study, sweep_dir: Path) -> None:
-        trials = {s.name: sum(t.state == s for t in study.trials) for s in FINISHED}
+    def write_results(self, study: "optuna.Study", sweep_dir: Path) -> None:
+        from optuna.trial import TrialState
+
+        trials = {s.name: sum(t.state == s for t in study.trials) for s in finished_states()}
         results = dict(
             name="optuna", study_name=study.study_name, direction=self.direction, trials=trials
         )
-        if any(t.state == State.COMPLETE for t in study.trials):
+        if any(t.state == TrialState.COMPLETE for t in study.trials):
             best = study.best_trial
             results.update(best_trial=best.number, best_value=best.value, best_params=best.params)
             log.info("best trial %d: %s = %s", best.number, best.params, best.value)
