@@ -6,8 +6,16 @@ read as "below the threshold"). These checks name the shape or the value and
 the fix. ``CheckedCollection`` runs them before every update, and tasks update
 their metrics before computing the loss, so the message comes before any
 cryptic error from the loss function.
+
+They run on every training step, so the value checks first look at a few
+reductions read from the device at once (one host sync per batch): NaN and Inf
+survive a sum, and a class id out of range moves the smallest or the largest.
+Only a batch that fails this quick test is searched element by element, which
+raises the message naming the problem (or finds nothing, when a finite sum
+merely overflowed).
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +83,8 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
             f"predictions must have shape {expected} for {len(target)} targets and "
             f"num_classes={num_classes}, got {_shape(preds)}"
         )
+    if len(target) == 0 or _values_look_valid(preds, target, num_classes):
+        return
     bad = (target < 0) | (target >= num_classes)
     if bool(bad.any()):
         raise DataError(
@@ -83,6 +93,19 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
             f"the model disagree on the number of classes"
         )
     check_finite(preds)
+
+
+def _values_look_valid(preds: Tensor, target: Tensor, num_classes: int) -> bool:
+    """The quick test, read from the device in one transfer: the smallest class id is not
+    negative, the largest minus ``num_classes`` is negative (in int64, so narrow id types
+    cannot wrap; a sign survives the cast to float32 whatever the id's size) and the scores
+    have a finite sum."""
+    lowest, highest = target.aminmax()
+    quick = [lowest.float(), (highest.long() - num_classes).float()]
+    if preds.is_floating_point():
+        quick.append(preds.sum(dtype=torch.float32))
+    values = torch.stack(quick).tolist()
+    return values[0] >= 0 and values[1] < 0 and all(map(math.isfinite, values[2:]))
 
 
 class CheckedCollection(MetricCollection):
@@ -94,7 +117,10 @@ class CheckedCollection(MetricCollection):
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.check_inputs(preds, target)
-        super().update(preds, target)
+        if len(self) == 1:  # e.g. training's acc: no compute groups to keep, so update it alone
+            next(self.children()).update(preds, target)
+        else:
+            super().update(preds, target)
 
     def forward(self, preds: Tensor, target: Tensor) -> dict[str, Any]:
         self.check_inputs(preds, target)
