@@ -33,8 +33,9 @@ def _shape(tensor: Tensor) -> tuple[int, ...]:
 
 
 def check_finite(preds: Tensor) -> None:
-    """A NaN score cannot be ranked or thresholded; say where it is instead of guessing."""
-    if preds.is_floating_point():
+    """A NaN score cannot be ranked or thresholded; say where it is instead of guessing
+    (searched for only when the scores' sum is not finite)."""
+    if preds.is_floating_point() and not math.isfinite(preds.sum(dtype=torch.float32).item()):
         bad = ~torch.isfinite(preds)
         if bool(bad.any()):
             first = tuple(int(i) for i in bad.nonzero()[0])
@@ -96,15 +97,20 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
 
 
 def _values_look_valid(preds: Tensor, target: Tensor, num_classes: int) -> bool:
-    """The quick test, read from the device in one transfer: the smallest class id is not
-    negative, the largest minus ``num_classes`` is negative (in int64, so narrow id types
-    cannot wrap; a sign survives the cast to float32 whatever the id's size) and the scores
-    have a finite sum."""
+    """The quick test: the smallest class id is not negative, the largest is below
+    ``num_classes`` and the scores have a finite sum.
+
+    On the CPU reading a number costs no transfer, so each is read as it is (two kernels
+    in all); elsewhere they are stacked and read in one transfer, as float32: the largest
+    id minus ``num_classes`` (in int64, so narrow id types cannot wrap) keeps its sign
+    whatever its size."""
     lowest, highest = target.aminmax()
+    total = preds.sum(dtype=torch.float32) if preds.is_floating_point() else None
+    if target.device.type == "cpu":
+        ids_valid = lowest.item() >= 0 and highest.item() < num_classes
+        return ids_valid and (total is None or math.isfinite(total.item()))
     quick = [lowest.float(), (highest.long() - num_classes).float()]
-    if preds.is_floating_point():
-        quick.append(preds.sum(dtype=torch.float32))
-    values = torch.stack(quick).tolist()
+    values = torch.stack(quick if total is None else [*quick, total]).tolist()
     return values[0] >= 0 and values[1] < 0 and all(map(math.isfinite, values[2:]))
 
 
@@ -118,7 +124,9 @@ class CheckedCollection(MetricCollection):
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.check_inputs(preds, target)
         if len(self) == 1:  # e.g. training's acc: no compute groups to keep, so update it alone
-            next(self.children()).update(preds, target)
+            # (straight from the module dict: children() would hash the metric, which
+            # torchmetrics does from its states, on every step)
+            next(iter(self._modules.values())).update(preds, target)
         else:
             super().update(preds, target)
 
