@@ -197,3 +197,22 @@ def test_quick_input_check_passes_good_batches_whose_sum_overflows() -> None:
     metrics.update(scores, torch.tensor([0, 2], dtype=torch.uint8))  # 1 right (ties: first)
     metrics.update(torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([1], dtype=torch.int32))
     assert metrics.compute()["acc"].item() == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("one_transfer", [False, True])
+def test_quick_test_reads_the_same_answer_either_way(one_transfer) -> None:
+    """The CPU's three reads and the one stacked transfer (every other device) agree."""
+    from dlbasics.metrics.checks import _values_look_valid
+
+    good = torch.rand(3, 4)
+    cases = [
+        (good, torch.tensor([0, 3, 1]), True),
+        (good, torch.tensor([0, 4, 1]), False),
+        (good, torch.tensor([-1, 0, 1]), False),
+        (good, torch.tensor([2**40 + 1, 0, 1]), False),  # rounds in float32, keeps its sign
+        (good, torch.tensor([0, 3, 1], dtype=torch.uint8), True),
+        (torch.tensor([[0.0, float("nan"), 0.0, 0.0]]), torch.tensor([1]), False),
+        (torch.tensor([0, 3, 1]), torch.tensor([0, 3, 1]), True),  # class ids: no sum
+    ]
+    for preds, target, valid in cases:
+        assert _values_look_valid(preds, target, 4, one_transfer=one_transfer) is valid

@@ -96,17 +96,19 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
     check_finite(preds)
 
 
-def _values_look_valid(preds: Tensor, target: Tensor, num_classes: int) -> bool:
+def _values_look_valid(
+    preds: Tensor, target: Tensor, num_classes: int, one_transfer: bool | None = None
+) -> bool:
     """The quick test: the smallest class id is not negative, the largest is below
     ``num_classes`` and the scores have a finite sum.
 
     On the CPU reading a number costs no transfer, so each is read as it is (two kernels
-    in all); elsewhere they are stacked and read in one transfer, as float32: the largest
-    id minus ``num_classes`` (in int64, so narrow id types cannot wrap) keeps its sign
-    whatever its size."""
+    in all); elsewhere (or with ``one_transfer``) they are stacked and read in one
+    transfer, as float32: the largest id minus ``num_classes`` (in int64, so narrow id
+    types cannot wrap) keeps its sign whatever its size."""
     lowest, highest = target.aminmax()
     total = preds.sum(dtype=torch.float32) if preds.is_floating_point() else None
-    if target.device.type == "cpu":
+    if not (target.device.type != "cpu" if one_transfer is None else one_transfer):
         ids_valid = lowest.item() >= 0 and highest.item() < num_classes
         return ids_valid and (total is None or math.isfinite(total.item()))
     quick = [lowest.float(), (highest.long() - num_classes).float()]
