@@ -216,3 +216,23 @@ def test_quick_test_reads_the_same_answer_either_way(one_transfer) -> None:
     ]
     for preds, target, valid in cases:
         assert _values_look_valid(preds, target, 4, one_transfer=one_transfer) is valid
+
+
+def test_step_metrics_keep_torchmetrics_bookkeeping() -> None:
+    """Their lean update still drops the cached compute and counts updates, in clones too."""
+    from dlbasics.tasks.stage_metrics import BatchMean
+
+    mean = BatchMean()
+    mean.update(torch.tensor(1.0), weight=1)
+    assert mean.compute().item() == 1.0
+    mean.update(torch.tensor(4.0), weight=1)
+    assert mean.compute().item() == 2.5  # not the cached 1.0
+    copy = mean.clone()
+    copy.update(torch.tensor(7.0), weight=2)
+    assert (mean.update_count, copy.update_count) == (2, 3)
+    assert (mean.compute().item(), copy.compute().item()) == (2.5, 4.75)  # (1 + 4 + 14) / 4
+    counted = CountedAccuracy()
+    counted.update(torch.tensor([0, 1]), torch.tensor([0, 0]))
+    assert counted.compute().item() == 0.5
+    counted.update(torch.tensor([0, 0]), torch.tensor([0, 0]))
+    assert counted.compute().item() == 0.75

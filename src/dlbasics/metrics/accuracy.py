@@ -9,10 +9,11 @@ processes and the value is exact under DDP.
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
+
+from dlbasics.compat import StepMetric
 
 
-class CountedAccuracy(Metric):
+class CountedAccuracy(StepMetric):
     """correct / seen over every update since the last reset; 0 before any sample."""
 
     full_state_update = False  # an update never needs the states of other updates

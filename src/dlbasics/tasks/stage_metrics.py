@@ -5,11 +5,11 @@ from collections.abc import Iterable
 from torch import Tensor
 from torchmetrics import MeanMetric, MetricCollection
 
-from dlbasics.compat import keep_only
+from dlbasics.compat import StepMetric, keep_only
 from dlbasics.errors import ConfigError
 
 
-class BatchMean(MeanMetric):
+class BatchMean(StepMetric, MeanMetric):
     """Mean of per-batch values weighted by batch size, that keeps NaN.
 
     torchmetrics' MeanMetric drops NaN values with a warning by default (a diverged
