@@ -135,3 +135,19 @@ def test_default_callbacks_use_the_timed_bar(compose_config) -> None:
 def test_redraw_rate_must_be_a_positive_number(rate) -> None:
     with pytest.raises(ConfigError, match="redraws_per_second must be a number > 0"):
         TimedRichProgressBar(redraws_per_second=rate)
+
+
+def test_test_and_predict_bars_end_on_their_exact_count() -> None:
+    """With every batch end after the first kept back, the test and predict bars still end
+    on their full batch count."""
+    task, data = small_fit_parts()
+    bar = TimedRichProgressBar()
+    bar.clock = lambda: 0.0  # the timer never comes due again after the first batch
+    trainer = bare_trainer(enable_progress_bar=True, callbacks=[bar])
+    trainer.test(task, datamodule=data)
+    test_bar = bar.progress.tasks[bar.test_progress_bar_id]
+    assert test_bar.completed == test_bar.total == 50  # 200 test samples, 4 a batch
+    trainer.predict(task, datamodule=data)
+    predict_bar = bar.progress.tasks[bar.predict_progress_bar_id]
+    assert predict_bar.completed == predict_bar.total == 50
+    assert bar.updates == 3  # the very first batch end, then the last of each stage
