@@ -8,8 +8,9 @@ their metrics before computing the loss, so the message comes before any
 cryptic error from the loss function.
 
 They run on every training step, so the value checks first look at a few
-reductions read from the device at once (one host sync per batch): NaN and Inf
-survive a sum, and a class id out of range moves the smallest or the largest.
+reductions, read from an accelerator in one transfer per batch (on the CPU, where
+a read costs nothing, one by one): NaN and Inf survive a sum, and a class id out
+of range moves the smallest or the largest.
 Only a batch that fails this quick test is searched element by element, which
 raises the message naming the problem (or finds nothing, when a finite sum
 merely overflowed).
