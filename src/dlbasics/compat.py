@@ -6,9 +6,10 @@ pyproject.toml admits, so an upgrade that moves one of them breaks this file
 and nothing else.
 """
 
+import functools
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -24,12 +25,13 @@ from omegaconf import OmegaConf, read_write
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.tensorboard import SummaryWriter
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 
 if TYPE_CHECKING:  # a run that sweeps nothing never loads Optuna (and sqlite3 with it)
     import optuna
 
 __all__ = [
+    "StepMetric",
     "UnrepeatedDistributedSampler",  # Lightning uses it for prediction only; not exported
     "ddp_children_run_this_job",
     "file_writer",
@@ -60,6 +62,29 @@ def keep_only(collection: MetricCollection, names: Iterable[str]) -> None:
         if name not in names:
             collection.pop(name)
     collection._init_compute_groups()
+
+
+class StepMetric(Metric):
+    """A torchmetrics Metric updated on every training step, whose ``update`` keeps only
+    the bookkeeping of torchmetrics' update wrapper: the stale ``compute`` cache dropped and
+    the update counted.
+
+    The wrapper also writes both through nn.Module.__setattr__, enters a grad-mode context
+    and moves list states to the CPU (``compute_on_cpu``), which together cost a small
+    model's step as much as the update itself. Only for metrics whose states are tensors
+    and whose update needs no gradient (counts and sums of detached values); torch's own
+    error names a device mismatch.
+    """
+
+    def _wrap_update(self, update: Callable) -> Callable:
+        @functools.wraps(update)
+        def counted_update(*args, **kwargs) -> None:
+            attributes = self.__dict__  # where nn.Module.__setattr__ puts plain values
+            attributes["_computed"] = None
+            attributes["_update_count"] += 1
+            update(*args, **kwargs)
+
+        return counted_update
 
 
 def optuna_trial(study: "optuna.Study", number: int) -> "optuna.Trial":

@@ -2,17 +2,18 @@
 
 It equals torchmetrics' ``MulticlassAccuracy(average="micro")`` (tested), whose update
 goes through the per-class stat-score machinery: on a small model's training step that
-costs more than the step itself. Here an update is one argmax, one comparison and one
-sum; the states are sums, so torchmetrics reduces them across processes and the value
-is exact under DDP.
+costs more than the step itself. Here an update is one argmax, one comparison, one sum
+and two in-place additions; the states are sums, so torchmetrics reduces them across
+processes and the value is exact under DDP.
 """
 
 import torch
 from torch import Tensor
-from torchmetrics import Metric
+
+from dlbasics.compat import StepMetric
 
 
-class CountedAccuracy(Metric):
+class CountedAccuracy(StepMetric):
     """correct / seen over every update since the last reset; 0 before any sample."""
 
     full_state_update = False  # an update never needs the states of other updates
@@ -27,8 +28,10 @@ class CountedAccuracy(Metric):
     def update(self, preds: Tensor, target: Tensor) -> None:
         """``preds``: scores ``(N, C)`` (their argmax is the prediction) or class ids ``(N,)``."""
         predicted = preds.argmax(dim=-1) if preds.is_floating_point() else preds
-        self.correct += (predicted == target).sum()
-        self.seen += target.numel()
+        # in place, on the states' device: no new state tensor and no host sync per step
+        # (``self.correct += ...`` would also route through nn.Module.__setattr__)
+        self.correct.add_((predicted == target).sum())
+        self.seen.add_(target.numel())
 
     def compute(self) -> Tensor:
         return self.correct.float() / self.seen.clamp_min(1)

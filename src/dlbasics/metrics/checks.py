@@ -6,8 +6,17 @@ read as "below the threshold"). These checks name the shape or the value and
 the fix. ``CheckedCollection`` runs them before every update, and tasks update
 their metrics before computing the loss, so the message comes before any
 cryptic error from the loss function.
+
+They run on every training step, so the value checks first look at a few
+reductions, read from an accelerator in one transfer per batch (on the CPU, where
+a read costs nothing, one by one): NaN and Inf survive a sum, and a class id out
+of range moves the smallest or the largest.
+Only a batch that fails this quick test is searched element by element, which
+raises the message naming the problem (or finds nothing, when a finite sum
+merely overflowed).
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +34,9 @@ def _shape(tensor: Tensor) -> tuple[int, ...]:
 
 
 def check_finite(preds: Tensor) -> None:
-    """A NaN score cannot be ranked or thresholded; say where it is instead of guessing."""
-    if preds.is_floating_point():
+    """A NaN score cannot be ranked or thresholded; say where it is instead of guessing
+    (searched for only when the scores' sum is not finite)."""
+    if preds.is_floating_point() and not math.isfinite(preds.sum(dtype=torch.float32).item()):
         bad = ~torch.isfinite(preds)
         if bool(bad.any()):
             first = tuple(int(i) for i in bad.nonzero()[0])
@@ -75,6 +85,8 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
             f"predictions must have shape {expected} for {len(target)} targets and "
             f"num_classes={num_classes}, got {_shape(preds)}"
         )
+    if len(target) == 0 or _values_look_valid(preds, target, num_classes):
+        return
     bad = (target < 0) | (target >= num_classes)
     if bool(bad.any()):
         raise DataError(
@@ -83,6 +95,26 @@ def check_multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> 
             f"the model disagree on the number of classes"
         )
     check_finite(preds)
+
+
+def _values_look_valid(
+    preds: Tensor, target: Tensor, num_classes: int, one_transfer: bool | None = None
+) -> bool:
+    """The quick test: the smallest class id is not negative, the largest is below
+    ``num_classes`` and the scores have a finite sum.
+
+    On the CPU reading a number costs no transfer, so each is read as it is (two kernels
+    in all); elsewhere (or with ``one_transfer``) they are stacked and read in one
+    transfer, as float32: the largest id minus ``num_classes`` (in int64, so narrow id
+    types cannot wrap) keeps its sign whatever its size."""
+    lowest, highest = target.aminmax()
+    total = preds.sum(dtype=torch.float32) if preds.is_floating_point() else None
+    if not (target.device.type != "cpu" if one_transfer is None else one_transfer):
+        ids_valid = lowest.item() >= 0 and highest.item() < num_classes
+        return ids_valid and (total is None or math.isfinite(total.item()))
+    quick = [lowest.float(), (highest.long() - num_classes).float()]
+    values = torch.stack(quick if total is None else [*quick, total]).tolist()
+    return values[0] >= 0 and values[1] < 0 and all(map(math.isfinite, values[2:]))
 
 
 class CheckedCollection(MetricCollection):
@@ -94,7 +126,12 @@ class CheckedCollection(MetricCollection):
 
     def update(self, preds: Tensor, target: Tensor) -> None:
         self.check_inputs(preds, target)
-        super().update(preds, target)
+        if len(self) == 1:  # e.g. training's acc: no compute groups to keep, so update it alone
+            # (straight from the module dict: children() would hash the metric, which
+            # torchmetrics does from its states, on every step)
+            next(iter(self._modules.values())).update(preds, target)
+        else:
+            super().update(preds, target)
 
     def forward(self, preds: Tensor, target: Tensor) -> dict[str, Any]:
         self.check_inputs(preds, target)

@@ -5,11 +5,11 @@ from collections.abc import Iterable
 from torch import Tensor
 from torchmetrics import MeanMetric, MetricCollection
 
-from dlbasics.compat import keep_only
+from dlbasics.compat import StepMetric, keep_only
 from dlbasics.errors import ConfigError
 
 
-class BatchMean(MeanMetric):
+class BatchMean(StepMetric, MeanMetric):
     """Mean of per-batch values weighted by batch size, that keeps NaN.
 
     torchmetrics' MeanMetric drops NaN values with a warning by default (a diverged
@@ -19,8 +19,16 @@ class BatchMean(MeanMetric):
     """
 
     def update(self, value: Tensor, weight: float) -> None:  # type: ignore[override]
-        self.mean_value += value.detach().to(self.dtype).sum() * weight
-        self.weight += weight
+        # Once per step: skip the casts and sums that would return their input (a loss is
+        # one float32 number), and add in place (``+=`` on an attribute would also route
+        # through nn.Module.__setattr__); the sums are the ones ``+=`` gave, bit for bit.
+        value = value.detach()
+        if value.dtype != self.dtype:
+            value = value.to(self.dtype)
+        if value.ndim:
+            value = value.sum()
+        self.mean_value.add_(value * weight)
+        self.weight.add_(weight)
 
 
 def select_metrics(collection: MetricCollection, names: Iterable[str], key: str) -> None:
