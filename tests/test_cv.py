@@ -2,16 +2,20 @@
 
 import json
 import os
+import signal
 import statistics
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
+from dlbasics.callbacks.interruption import TrainingInterrupted
 from dlbasics.errors import ConfigError
 from dlbasics.training import cv
 from dlbasics.training.continued import run_checkpoint, run_of_checkpoint
 from dlbasics.training.cv import average_folds, cv_folds, fold_indices
+from dlbasics.training.run import resume_callbacks
 from tests.conftest import run_cli
 
 
@@ -137,3 +141,35 @@ def test_a_cv_run_refuses_a_checkpoint_of_another_run(compose_config, tmp_path: 
     cfg = compose_config(["cv.folds=2", f"ckpt_path={foreign}"])
     with pytest.raises(ConfigError, match="can only continue itself; pass ckpt_path=last"):
         cv.cross_validate(cfg)
+
+
+class SignalAfterLastBatch(pl.Callback):
+    """Sends this process SIGUSR1 once its first fit has trained its last batch."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.sent:
+            self.sent = True
+            signal.raise_signal(signal.SIGUSR1)
+
+
+def test_a_signal_after_a_folds_last_batch_stops_before_the_next_fold(
+    compose_config, monkeypatch, tmp_path: Path
+) -> None:
+    late = SignalAfterLastBatch()
+    monkeypatch.setattr(cv, "resume_callbacks", lambda cfg: [*resume_callbacks(cfg), late])
+    overrides = ["cv.folds=2", "trainer=cpu", "trainer.max_epochs=1", "callbacks=none"]
+    cfg = compose_config([*overrides, "logger=csv"])
+    with pytest.raises(TrainingInterrupted, match="SIGUSR1") as stop:
+        cv.cross_validate(cfg)
+    assert stop.value.checkpoint == str(tmp_path / "fold_0" / "checkpoints" / "last.ckpt")
+    assert (tmp_path / "fold_0" / "metrics.json").is_file()  # fold 0 had finished
+    assert not (tmp_path / "fold_1").exists()  # fold 1 never started
+
+    fake_run(tmp_path)  # the saved config that makes tmp_path a run dir
+    continued = compose_config([*overrides, "logger=csv", "ckpt_path=last"])
+    record = cv.cross_validate(continued)
+    assert record["cv_k"] == 2 and (tmp_path / "fold_1" / "metrics.json").is_file()
+    assert record["cv_folds"][0] == json.loads((tmp_path / "fold_0" / "metrics.json").read_text())

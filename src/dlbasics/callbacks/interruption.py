@@ -115,16 +115,24 @@ class Interruption(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
     ) -> None:
-        signum = self.stop_requested(trainer)
-        if signum is None:
-            return
         # saved at the same point as ModelCheckpoint's every_n_train_steps checkpoints,
         # which Lightning restarts mid-epoch
-        checkpoint = trainer.checkpoint_callback
-        folder = (
-            getattr(checkpoint, "dirpath", None) or Path(trainer.default_root_dir) / "checkpoints"
-        )
-        path = Path(folder) / CHECKPOINT_NAME
+        self.stop_if_signalled(trainer)
+
+    def stop_if_signalled(self, trainer: pl.Trainer) -> None:
+        """Save ``last.ckpt`` at this step and raise TrainingInterrupted if every process
+        agrees that a listed signal came. Run after every training batch, and once more by
+        the training job after ``fit``: a signal after the last batch (in the last
+        validation or the fit's end) would otherwise go unanswered, and what runs next (the
+        test, the next CV fold) would ignore the request to stop."""
+        signum = self.stop_requested(trainer)
+        if signum is not None:
+            self._save_and_stop(trainer, signum)
+
+    def _save_and_stop(self, trainer: pl.Trainer, signum: int) -> None:
+        # <run dir>/checkpoints/last.ckpt, where ckpt_path=last looks, whatever checkpoint
+        # callbacks there are (without ours, Lightning's own saves under the logger's dir)
+        path = Path(trainer.default_root_dir) / "checkpoints" / CHECKPOINT_NAME
         trainer.save_checkpoint(path)
         step, epoch = trainer.global_step, trainer.current_epoch
         raise TrainingInterrupted(signum, step, epoch, str(path), self._outer.get(signum))

@@ -28,7 +28,12 @@ from torch import Tensor
 from dlbasics.data.base import InMemoryDataModule, TensorBatchDataset
 from dlbasics.errors import ConfigError
 from dlbasics.training.continued import LAST_CHECKPOINT, run_of_checkpoint
-from dlbasics.training.run import resume_callbacks, resume_checkpoint, seed_run
+from dlbasics.training.run import (
+    resume_callbacks,
+    resume_checkpoint,
+    seed_run,
+    stop_if_signalled,
+)
 from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.config import config_value
 from dlbasics.utils.config_tree import log_config_tree
@@ -184,7 +189,8 @@ def fit_fold(
     scores = {**scalar_metrics(trainer.callback_metrics, "val")}
     scores["epochs"] = float(trainer.current_epoch)
     if rank_zero_only.rank == 0:
-        write_metrics(fold_dir, scores)
+        write_metrics(fold_dir, scores)  # the fold is done, even if a signal came at its end
+    stop_if_signalled(trainer)
     return scores
 
 

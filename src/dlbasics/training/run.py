@@ -53,6 +53,14 @@ def resume_callbacks(cfg: DictConfig) -> list[pl.Callback]:
     return [RngStateInCheckpoints(), Interruption(list(signals))]
 
 
+def stop_if_signalled(trainer: pl.Trainer) -> None:
+    """After ``fit``: one more look for a signal that came after its last batch
+    (callbacks/interruption.py), so that nothing more starts once one has."""
+    for callback in trainer.callbacks:
+        if isinstance(callback, Interruption):
+            callback.stop_if_signalled(trainer)
+
+
 def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
     """Run one training job described by a composed ``train.yaml`` config."""
     ckpt_path = resume_checkpoint(cfg)
@@ -65,6 +73,7 @@ def fit_and_test(cfg: DictConfig) -> dict[str, Any]:
         check_checkpoint(ckpt_path, model)
     trainer = build_trainer(cfg, extra_callbacks=resume_callbacks(cfg))
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    stop_if_signalled(trainer)  # before the test
     record: dict[str, Any] = scalar_metrics(trainer.callback_metrics, "val")
     checkpoint = trainer.checkpoint_callback
     best_ckpt = checkpoint.best_model_path if checkpoint is not None else ""
