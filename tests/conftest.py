@@ -3,6 +3,7 @@
 import os
 import pickle
 import random
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -220,3 +221,15 @@ def bare_trainer(**arguments) -> pl.Trainer:
         "enable_model_summary": False,
     }
     return pl.Trainer(**{**defaults, **arguments})
+
+
+class SignalAfterLastBatch(pl.Callback):
+    """Sends this process SIGUSR1 once its first fit has trained its last batch."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.sent:
+            self.sent = True
+            signal.raise_signal(signal.SIGUSR1)

@@ -2,12 +2,10 @@
 
 import json
 import os
-import signal
 import statistics
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
 
 from dlbasics.callbacks.interruption import TrainingInterrupted
@@ -16,7 +14,7 @@ from dlbasics.training import cv
 from dlbasics.training.continued import run_checkpoint, run_of_checkpoint
 from dlbasics.training.cv import average_folds, cv_folds, fold_indices
 from dlbasics.training.run import resume_callbacks
-from tests.conftest import run_cli
+from tests.conftest import SignalAfterLastBatch, run_cli
 
 
 def test_folds_partition_the_samples_with_sizes_within_one() -> None:
@@ -141,18 +139,6 @@ def test_a_cv_run_refuses_a_checkpoint_of_another_run(compose_config, tmp_path: 
     cfg = compose_config(["cv.folds=2", f"ckpt_path={foreign}"])
     with pytest.raises(ConfigError, match="can only continue itself; pass ckpt_path=last"):
         cv.cross_validate(cfg)
-
-
-class SignalAfterLastBatch(pl.Callback):
-    """Sends this process SIGUSR1 once its first fit has trained its last batch."""
-
-    def __init__(self) -> None:
-        self.sent = False
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self.sent:
-            self.sent = True
-            signal.raise_signal(signal.SIGUSR1)
 
 
 def test_a_signal_after_a_folds_last_batch_stops_before_the_next_fold(

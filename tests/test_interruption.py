@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO_ROOT, cli_command, run_cli, run_dirs
+from dlbasics.callbacks.interruption import TrainingInterrupted
+from dlbasics.training import run
+from dlbasics.training.run import resume_callbacks
+from tests.conftest import REPO_ROOT, SignalAfterLastBatch, cli_command, run_cli, run_dirs
 
 STEPS_PER_EPOCH = 20_000 // 64 + 1  # data.num_train=20000 in batches of 64
 LONG_RUN = (
@@ -153,3 +156,19 @@ def test_an_interrupted_cv_run_keeps_its_finished_folds_and_continues_the_stoppe
     full_scores = json.loads((full_dir / "metrics.json").read_text())
     assert scores["cv_folds"] == full_scores["cv_folds"]  # both folds, number for number
     assert scores["val/acc"] == full_scores["val/acc"]
+
+
+def test_a_signal_after_the_last_batch_stops_the_run_before_its_test(
+    compose_config, monkeypatch, tmp_path
+):
+    late = SignalAfterLastBatch()
+    monkeypatch.setattr(run, "resume_callbacks", lambda cfg: [*resume_callbacks(cfg), late])
+    overrides = ["trainer=cpu", "trainer.max_epochs=2", "callbacks=none", "logger=csv", "test=true"]
+    with pytest.raises(TrainingInterrupted, match="SIGUSR1") as stop:
+        run.fit_and_test(compose_config(overrides))
+    assert stop.value.checkpoint == str(tmp_path / "checkpoints" / "last.ckpt")
+    assert not (tmp_path / "metrics.json").exists()  # not tested: no result yet
+
+    record = run.fit_and_test(compose_config([*overrides, "ckpt_path=last"]))
+    assert record["epochs"] == 2 and "test/loss" in record  # nothing trained again; tested
+    assert record["global_step"] == torch.load(stop.value.checkpoint)["global_step"]
