@@ -36,6 +36,11 @@ class SkippedBatchEnd:
     dataloader_idx: int
 
 
+def dataloader_index(hook_args: tuple[Any, ...], position: int) -> int:
+    """The ``dataloader_idx`` among a batch hook's positional arguments (0 when absent)."""
+    return int(hook_args[position]) if len(hook_args) > position else 0
+
+
 class TimedRichProgressBar(RichProgressBar):
     """A RichProgressBar that updates and redraws at most ``redraws_per_second`` times a
     second (epoch ends aside); ``leave``, ``theme`` and ``console_kwargs`` are
@@ -87,86 +92,35 @@ class TimedRichProgressBar(RichProgressBar):
         skipped.hook(*skipped.args)
 
     # --- batch ends go through the timer ------------------------------------------------------
-    def on_train_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-    ) -> None:
-        args = (trainer, pl_module, outputs, batch, batch_idx)
+    # Lightning passes the hooks' arguments by position, and ``dataloader_idx`` only when
+    # there are several dataloaders: (trainer, pl_module, outputs, batch, batch_idx[, idx]).
+    def on_train_batch_end(self, *args: Any) -> None:
         self._on_batch_end("train", 0, super().on_train_batch_end, *args)
 
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-        self._on_batch_end("validate", dataloader_idx, super().on_validation_batch_end, *args)
+    def on_validation_batch_end(self, *args: Any) -> None:
+        hook = super().on_validation_batch_end
+        self._on_batch_end("validate", dataloader_index(args, 5), hook, *args)
 
-    def on_test_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-        self._on_batch_end("test", dataloader_idx, super().on_test_batch_end, *args)
+    def on_test_batch_end(self, *args: Any) -> None:
+        self._on_batch_end("test", dataloader_index(args, 5), super().on_test_batch_end, *args)
 
-    def on_predict_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
-        self._on_batch_end("predict", dataloader_idx, super().on_predict_batch_end, *args)
+    def on_predict_batch_end(self, *args: Any) -> None:
+        hook = super().on_predict_batch_end
+        self._on_batch_end("predict", dataloader_index(args, 5), hook, *args)
 
     # --- a new dataloader's bar starts after the old one's last batch ---------------------------
-    def on_validation_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._pass_on_skipped("validate", dataloader_idx)
-        super().on_validation_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+    # (trainer, pl_module, batch, batch_idx[, dataloader_idx])
+    def on_validation_batch_start(self, *args: Any) -> None:
+        self._pass_on_skipped("validate", dataloader_index(args, 4))
+        super().on_validation_batch_start(*args)
 
-    def on_test_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._pass_on_skipped("test", dataloader_idx)
-        super().on_test_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+    def on_test_batch_start(self, *args: Any) -> None:
+        self._pass_on_skipped("test", dataloader_index(args, 4))
+        super().on_test_batch_start(*args)
 
-    def on_predict_batch_start(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        self._pass_on_skipped("predict", dataloader_idx)
-        super().on_predict_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+    def on_predict_batch_start(self, *args: Any) -> None:
+        self._pass_on_skipped("predict", dataloader_index(args, 4))
+        super().on_predict_batch_start(*args)
 
     # --- every epoch ends on its exact count, drawn at once ---------------------------------------
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
