@@ -70,6 +70,7 @@ def retrain_and_test(job_dir: Path, overrides: Mapping[str, str], out_dir: Path)
     with open_dict(cfg):
         cfg.cv.folds = 0
         cfg.test = True
+        cfg.ckpt_path = None  # a fresh training run, whatever the sweep's jobs continued from
         cfg.paths.output_dir = str(out_dir)
     OmegaConf.save(cfg, out_dir / CONFIG_FILE)
     chosen.write_text(json.dumps(dict(overrides), indent=2) + "\n")
