@@ -2,10 +2,15 @@
 
 import json
 import math
+import subprocess
+import sys
+import time
 
 import optuna
 import pytest
+from lightning_fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
 
+from dlbasics.compat import reap_ddp_children
 from tests.conftest import make_fake_idx_set, run_cli, run_dirs
 
 
@@ -130,3 +135,21 @@ def test_an_optuna_search_of_ddp_jobs_runs_each_trial_once(tmp_path):
         assert (sweep_dir / trial / "train_ddp_process_1.log").is_file()
     study = optuna.load_study(study_name="ddp", storage=storage)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+
+
+def test_a_rank_that_fails_after_its_job_does_not_kill_the_sweep():
+    """Lightning's observer SIGKILLs its main process once a child exits non-zero; reaping
+    the job's children stops it. A stand-in process plays the sweep's, so a failure here
+    kills it, not pytest."""
+    sweep = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    failing = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    observer = _ChildProcessObserver(main_pid=sweep.pid, child_processes=[failing], sleep_period=1)
+    observer.start()
+    try:
+        assert reap_ddp_children() == [3]
+        time.sleep(2.5)  # two more wakes of the observer
+        assert sweep.poll() is None  # still alive
+        assert not observer.is_alive()
+    finally:
+        sweep.kill()
+        sweep.wait()

@@ -7,8 +7,11 @@ and nothing else.
 """
 
 import functools
+import logging
 import os
+import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +24,14 @@ from lightning_fabric.plugins.precision.precision import (
     _PRECISION_INPUT_STR,
     _PRECISION_INPUT_STR_ALIAS,
 )
+from lightning_fabric.strategies.launchers.subprocess_script import _ChildProcessObserver
 from omegaconf import OmegaConf, read_write
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.tensorboard import SummaryWriter
 from torchmetrics import Metric, MetricCollection
+
+log = logging.getLogger("dlbasics")
 
 if TYPE_CHECKING:  # a run that sweeps nothing never loads Optuna (and sqlite3 with it)
     import optuna
@@ -109,6 +115,31 @@ MULTIRUN_FLAGS = {"-m", "--multirun"}
 # what Lightning's DDP launcher leaves in os.environ; a second job that finds LOCAL_RANK
 # there takes itself for a child process and waits for a rank 0 that never comes
 LAUNCHER_ENVIRONMENT = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+CHILD_EXIT_WAIT_S = 60  # how long a finished job's DDP children get to exit
+
+
+def reap_ddp_children() -> list[int]:
+    """Wait for the DDP child processes Lightning started in this process, stop the threads
+    that watch them and return their exit codes.
+
+    Lightning's child-process observer polls every 5 s for the life of the process and
+    SIGKILLs it when a child has exited with a non-zero code. In a multirun the process
+    lives on after the job, so a rank that fails on its way out (after the job's results
+    are written) would kill the sweep in a later job or in its summary."""
+    codes = []
+    for thread in threading.enumerate():
+        if not isinstance(thread, _ChildProcessObserver):
+            continue
+        # emptied first: an observer waking while a failed child is reaped finds no child
+        children, thread._child_processes = thread._child_processes, []
+        for child in children:
+            try:
+                codes.append(child.wait(timeout=CHILD_EXIT_WAIT_S))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                codes.append(child.wait())
+        thread._finished = True
+    return codes
 
 
 def hydra_flags(argv: Sequence[str]) -> list[str]:
@@ -146,6 +177,9 @@ def ddp_children_run_this_job(job_dir: str | Path, overrides: Sequence[str]) -> 
     try:
         yield
     finally:
+        failed = [code for code in reap_ddp_children() if code != 0]
+        if failed:
+            log.warning("a DDP rank of %s exited with %s after the job", job_dir, failed)
         sys.argv = saved_argv
         with read_write(hydra.run):
             hydra.run.dir = saved_run_dir
