@@ -170,12 +170,12 @@ def continues_earlier_folds(cfg: DictConfig) -> bool:
 
 
 def fit_fold(
-    cfg: DictConfig, fold_data: FoldDataModule, fold: int, continuing: bool
+    cfg: DictConfig, fold_cfg: DictConfig, fold_data: FoldDataModule, continuing: bool
 ) -> dict[str, float]:
-    """Train fold ``fold`` from fresh weights, or on from the ``last.ckpt`` an interrupted
-    run of it left; the fold's validation numbers also go to ``fold_<i>/metrics.json``."""
+    """Train the fold ``fold_cfg`` describes (``fold_config``) from fresh weights, or on
+    from the ``last.ckpt`` an interrupted run of it left; its validation numbers also go to
+    ``fold_<i>/metrics.json``."""
     seed_run(cfg)
-    fold_cfg = fold_config(cfg, fold)
     fold_dir = Path(fold_cfg.paths.output_dir)
     model = build_model(fold_cfg)  # a fresh initialisation for every fold
     ckpt_path = fold_dir / LAST_CHECKPOINT if continuing else None
@@ -186,7 +186,7 @@ def fit_fold(
         ckpt_path = None
     trainer = build_trainer(fold_cfg, extra_callbacks=resume_callbacks(cfg))
     trainer.fit(model, datamodule=fold_data, ckpt_path=ckpt_path)
-    scores = {**scalar_metrics(trainer.callback_metrics, "val")}
+    scores = scalar_metrics(trainer.callback_metrics, "val")
     scores["epochs"] = float(trainer.current_epoch)
     if rank_zero_only.rank == 0:
         write_metrics(fold_dir, scores)  # the fold is done, even if a signal came at its end
@@ -211,7 +211,8 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
     per_fold: list[dict[str, float]] = []
     for fold, val_idx in enumerate(folds):
         train_idx = torch.cat([part for i, part in enumerate(folds) if i != fold])
-        fold_dir = Path(fold_config(cfg, fold).paths.output_dir)
+        fold_cfg = fold_config(cfg, fold)
+        fold_dir = Path(fold_cfg.paths.output_dir)
         finished = read_metrics(fold_dir)
         if continuing and finished is not None:
             log.info("%s: finished before this run was interrupted", fold_dir.name)
@@ -222,7 +223,7 @@ def cross_validate(cfg: DictConfig) -> dict[str, Any]:
             TensorBatchDataset(data.inputs[train_idx], data.targets[train_idx], data.transform),
             TensorBatchDataset(data.inputs[val_idx], data.targets[val_idx], evaluation),
         )
-        per_fold.append(fit_fold(cfg, fold_data, fold, continuing))
+        per_fold.append(fit_fold(cfg, fold_cfg, fold_data, continuing))
         log.info(
             "fold %d/%d (%d train, %d val): %s",
             fold + 1,

@@ -133,7 +133,8 @@ class DlbasicsOptunaSweeper(Sweeper):
             pruner=self.pruner,
             load_if_exists=True,
         )
-        done = sum(t.state in finished_states() for t in study.trials)
+        finished = finished_states()
+        done = sum(t.state in finished for t in study.trials)
         log.info("Optuna study %s: %d of %d trials done", study.study_name, done, self.n_trials)
         # every job can find its own trial in the storage (the pruning callback does)
         where = [*fixed, f"++optuna.study={study.study_name}", f"++optuna.storage={storage}"]
