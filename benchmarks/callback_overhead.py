@@ -24,12 +24,13 @@ import argparse
 import functools
 import logging
 import os
-import random
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -41,6 +42,9 @@ import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the conf
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.instantiate import build_datamodule, build_model, build_trainer
 from dlbasics.utils.measurements import write_measurements
+
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
+from turns import bootstrap_interval
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
@@ -164,18 +168,6 @@ def alternating_run(epochs: int, data_dir: str, out_dir: str, breakdown: bool) -
     print(f"switched each epoch: {', '.join(extra_names)}")
     trainer.fit(model, datamodule=datamodule)
     return alternate
-
-
-def bootstrap_interval(
-    overheads: list[float], draws: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """5th and 95th percentile of the median of ``overheads`` resampled with replacement:
-    how far the load noise alone could move the reported number."""
-    rng = random.Random(seed)
-    medians = sorted(
-        statistics.median(rng.choices(overheads, k=len(overheads))) for _ in range(draws)
-    )
-    return medians[draws // 20], medians[draws - 1 - draws // 20]
 
 
 def report(run: AlternateEpochs) -> dict[str, float]:

@@ -34,11 +34,14 @@ plain loops measure ``channels_last`` memory format and ``torch.compile``. Run:
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +58,25 @@ from torchvision import datasets, transforms
 import dlbasics.utils.resolvers  # noqa: F401  (registers the resolvers the configs use)
 from dlbasics.data import FashionMNISTDataModule
 from dlbasics.nets import MLP, LeNet5, SoftmaxRegression
-from dlbasics.tasks import ClassificationTask
+from dlbasics.tasks import ClassificationTask, Task
 from dlbasics.utils.cli import CONFIG_DIR
 from dlbasics.utils.instantiate import build_trainer
+from dlbasics.utils.lean_trainer import NVML_CHECK, cheap_cuda_probe, no_profiler
 from dlbasics.utils.measurements import write_measurements
+
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
+from turns import paired_ratio
 
 BATCH_SIZE = 256
 DEFAULT_ROW = "dlbasics (default callbacks + TensorBoard)"
+QUIET_ROW = "dlbasics (no progress bar)"
+# the ratios the targets are about, each also taken turn by turn: (numerator, denominator,
+# the denominator's short name in the record)
+PAIRED = [
+    (QUIET_ROW, "bare LightningModule", "bare"),
+    (DEFAULT_ROW, "bare LightningModule", "bare"),
+    (DEFAULT_ROW, QUIET_ROW, "no callbacks"),
+]
 EpochTimes = list[float]
 
 
@@ -93,6 +108,29 @@ WORKLOADS = {
 }
 
 
+@contextmanager
+def cuda_probe_of(kind: str) -> Iterator[None]:
+    """Run a way with the CUDA probe its own process would have: importing Lightning sets
+    ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` (``kind="lightning"``: a bare LightningModule), a
+    plain PyTorch script never sets it (``"plain"``), and dlbasics' Trainer puts it back
+    where no GPU is visible (``"dlbasics"``, ``utils.lean_trainer``). With no GPU it makes
+    each Adam step ~60 µs slower; SGD never asks."""
+    before = os.environ.get(NVML_CHECK)
+    if kind == "plain":
+        os.environ.pop(NVML_CHECK, None)
+    elif kind == "lightning":
+        os.environ[NVML_CHECK] = "1"
+    else:
+        cheap_cuda_probe()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NVML_CHECK, None)
+        else:
+            os.environ[NVML_CHECK] = before
+
+
 def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable) -> None:
     loss_fn = nn.CrossEntropyLoss()
     for x, y in batches:
@@ -102,11 +140,14 @@ def train_epoch(net: nn.Module, optimizer: torch.optim.Optimizer, batches: Itera
 
 
 def timed_epochs(run_epoch: Callable[[], None], epochs: int) -> EpochTimes:
+    """Seconds of each of ``epochs`` epochs of a plain loop after the first (warm-up),
+    run with plain PyTorch's CUDA probe."""
     times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        run_epoch()
-        times.append(time.perf_counter() - start)
+    with cuda_probe_of("plain"):
+        for _ in range(epochs):
+            start = time.perf_counter()
+            run_epoch()
+            times.append(time.perf_counter() - start)
     return times[1:]
 
 
@@ -215,7 +256,10 @@ def timed_fit(
 ) -> EpochTimes:
     """Seconds of each training epoch after the first (warm-up) of ``module`` fitted on
     ``datamodule`` by a Trainer with nothing but the loop: no validation, logger,
-    checkpoint or summary (the bar only if asked for, as ``callbacks=default`` has it)."""
+    checkpoint or summary (the bar only if asked for, as ``callbacks=default`` has it).
+    A dlbasics task gets the Trainer profiler and CUDA probe of dlbasics' own Trainer
+    (``utils.lean_trainer``); any other module Lightning's defaults."""
+    dlbasics = isinstance(module, Task)
     timer = EpochTimer()
     callbacks: list[pl.Callback] = [timer]
     if progress_bar:  # as callbacks=default configures it
@@ -227,8 +271,10 @@ def timed_fit(
         enable_checkpointing=False,
         enable_progress_bar=progress_bar,
         callbacks=callbacks,
+        profiler=no_profiler() if dlbasics else None,
     )
-    trainer.fit(module, datamodule=datamodule)
+    with cuda_probe_of("dlbasics" if dlbasics else "lightning"):
+        trainer.fit(module, datamodule=datamodule)
     return timer.times[1:]
 
 
@@ -270,7 +316,8 @@ def default_callbacks_epochs(
             workload.experiment, out_dir, ["callbacks=default", "logger=tensorboard"]
         )
         trainer = build_trainer(cfg, extra_callbacks=[timer], **loop_settings(epochs))
-        trainer.fit(dlbasics_task(workload), datamodule=new_datamodule())
+        with cuda_probe_of("dlbasics"):
+            trainer.fit(dlbasics_task(workload), datamodule=new_datamodule())
     return timer.times[1:]
 
 
@@ -340,14 +387,18 @@ def main() -> None:
         ways["plain loop, torch.compile"] = lambda: plain_loop(
             work, datamodule, epochs, normalise_once=True, compiled=True
         )
-    times: dict[str, EpochTimes] = defaultdict(list)
+    turns: dict[str, list[EpochTimes]] = defaultdict(list)  # per way, one list per turn
     for _ in range(args.repeats):
         for name, way in ways.items():
-            times[name].extend(way())
+            turns[name].append(way())
     if not args.skip_per_sample and args.workload == "softmax" and args.train_subset is None:
         # one run: at ~15x the others its noise does not matter
-        times["torchvision per-sample ToTensor"] = per_sample_loader(work, data_dir, epochs)
-    seconds = {name: statistics.median(values) for name, values in times.items()}
+        turns["torchvision per-sample ToTensor"].append(per_sample_loader(work, data_dir, epochs))
+    seconds = {name: statistics.median(chain(*runs)) for name, runs in turns.items()}
+    paired = {
+        f"{top} vs {short}": paired_ratio(turns[top], turns[bottom])
+        for top, bottom, short in PAIRED
+    }
 
     print(
         f"\n{args.workload}: torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -366,6 +417,8 @@ def main() -> None:
     print(f"dlbasics (no bar) / bare LightningModule: {quiet / bare:.2f}x")
     print(f"{DEFAULT_ROW} / bare LightningModule: {seconds[DEFAULT_ROW] / bare:.2f}x")
     print(f"{DEFAULT_ROW} / dlbasics (no bar): {seconds[DEFAULT_ROW] / quiet:.2f}x")
+    for name, (median, low, high) in paired.items():
+        print(f"{name}, paired by turn: {median:.2f}x (90% interval {low:.2f}x .. {high:.2f}x)")
     per_sample = seconds.get("torchvision per-sample ToTensor")
     if per_sample is not None:
         print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
@@ -374,10 +427,13 @@ def main() -> None:
         values.update({f"{name} vs plain": value / plain for name, value in seconds.items()})
         values["dlbasics (no progress bar) vs bare"] = quiet / bare
         values[f"{DEFAULT_ROW} vs bare"] = seconds[DEFAULT_ROW] / bare
+        for name, (median, low, high) in paired.items():
+            values.update({f"{name} paired": median, f"{name} low": low, f"{name} high": high})
         values["threads"] = torch.get_num_threads()
         method = (
             f"seconds per epoch, median of {args.repeats} runs x {epochs - 1} epochs per way "
-            f"(first epoch of each run dropped), ways taking turns in one process"
+            f"(first epoch of each run dropped), ways taking turns in one process; 'paired': "
+            f"median over the turns of the two ways' per-turn ratio, 90 % bootstrap interval"
         )
         write_measurements(args.record, values, method)
 

@@ -24,12 +24,15 @@ training pass and the validation pass.
                 whole epoch cycle, with no start-up noise; the target uses the first, which
                 is measured the same way as the template);
 4. template:    the same difference for ``python src/train.py trainer=cpu
-                trainer.max_epochs=N`` in a lightning-hydra-template checkout (``--template
-                DIR`` or ``$LHT_TEMPLATE_DIR``; its Python: ``--template-python``, default
-                this one), reading MNIST from ``--data-dir``; skipped with a note otherwise.
+                trainer.max_epochs=N test=False`` in a lightning-hydra-template checkout
+                (``--template DIR`` or ``$LHT_TEMPLATE_DIR``; its Python: ``--template-python``
+                or ``$LHT_TEMPLATE_PYTHON``, default this one; it needs the template's
+                ``lightning``, ``rootutils`` and ``hydra-colorlog``), reading MNIST from
+                ``--data-dir``; skipped with a note otherwise.
 
 1 and 2 run ``--epochs`` epochs in this process (the first dropped as warm-up); each way runs
-``--repeats`` times, the ways taking turns, and reports its median. Run:
+``--repeats`` times, the ways taking turns, and reports its median; the ratios the targets
+are about are also taken turn by turn (``turns.py``). Run:
 ``python benchmarks/template_job.py --data-dir $DLBASICS_DATA_DIR``.
 """
 
@@ -40,7 +43,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -54,11 +57,26 @@ from dlbasics.utils.measurements import write_measurements
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling modules
 from cli_runs import child_environment, train_command, wall_seconds
-from epoch_time import BareModule, EpochTimer, EpochTimes, Workload, timed_epochs, train_epoch
+from epoch_time import (
+    BareModule,
+    EpochTimer,
+    EpochTimes,
+    Workload,
+    cuda_probe_of,
+    timed_epochs,
+    train_epoch,
+)
+from turns import paired_ratio
 
 EXPERIMENT = "lht/mnist_mlp"
 BATCH_SIZE, EVAL_BATCH_SIZE, VAL_SIZE = 128, 1024, 5000  # as conf/experiment/lht/mnist_mlp.yaml
 TARGET = 1.5  # the target: the CLI epoch at most this many plain-loop epochs
+PAIRED = {  # ratios also taken turn by turn (turns.py): name -> (numerator, denominator)
+    "dlbasics CLI vs plain": ("CLI", "plain loop"),
+    "dlbasics CLI period vs plain": ("CLI period", "plain loop"),
+    "dlbasics CLI vs bare": ("CLI", "bare LightningModule"),
+    "template vs dlbasics CLI": ("template CLI", "CLI"),
+}
 JOB = Workload(
     lambda: MLP(784, 10, hidden_sizes=[64, 128, 64], activation="relu", norm="batch"),
     lr=1e-3,
@@ -124,7 +142,8 @@ def bare_module(data_dir: str, epochs: int) -> EpochTimes:
         num_sanity_val_steps=0,
         callbacks=[timer],
     )
-    trainer.fit(BareValidatedModule(JOB), datamodule=mnist(data_dir))
+    with cuda_probe_of("lightning"):
+        trainer.fit(BareValidatedModule(JOB), datamodule=mnist(data_dir))
     return timer.times[1:]
 
 
@@ -183,6 +202,10 @@ def template_run(
             "src/train.py",
             "trainer=cpu",
             f"trainer.max_epochs={epochs}",
+            # no test at the end: the template's test reloads its best checkpoint with
+            # torch.load's default weights_only=True, which torch >= 2.6 refuses for the
+            # pickled net it saved; both runs skip it, so their difference is unchanged
+            "test=False",
             f"paths.data_dir={data_dir}",
             f"paths.log_dir={workdir / 'template_logs'}",
         ]
@@ -210,16 +233,31 @@ def main() -> None:
         default=os.environ.get("LHT_TEMPLATE_DIR"),
         help="a lightning-hydra-template checkout (default: $LHT_TEMPLATE_DIR; unset: skipped)",
     )
-    parser.add_argument("--template-python", default=sys.executable, help="its interpreter")
+    parser.add_argument(
+        "--template-python",
+        default=os.environ.get("LHT_TEMPLATE_PYTHON", sys.executable),
+        help="its interpreter, with its requirements (default: $LHT_TEMPLATE_PYTHON or this one)",
+    )
     parser.add_argument(
         "--threads",
         type=int,
         default=0,
         help="torch threads here and (OMP_NUM_THREADS) in the CLI processes; 0: torch's default",
     )
+    parser.add_argument(
+        "--require-template",
+        action="store_true",
+        help="stop unless a template checkout is given (the README's record includes it)",
+    )
     parser.add_argument("--record", help="also write the numbers here (dlbasics-results)")
     args = parser.parse_args()
     first, second = args.cli_epochs
+    if args.require_template and args.template is None:
+        parser.error(
+            "--require-template: no lightning-hydra-template checkout given; pass --template "
+            "DIR or set LHT_TEMPLATE_DIR (and LHT_TEMPLATE_PYTHON to a Python with its "
+            "requirements), as README.md's Speed section sets them up"
+        )
     if args.epochs < 2 or not 1 <= first < second or args.repeats < 1:
         parser.error("needs --epochs >= 2, 1 <= N1 < N2 and --repeats >= 1")
     data_dir = str(Path(args.data_dir).resolve())
@@ -229,7 +267,7 @@ def main() -> None:
     datamodule = mnist(data_dir)  # the plain loop's tensors
     datamodule.prepare_data()
     datamodule.setup("fit")
-    times: dict[str, EpochTimes] = defaultdict(list)
+    turns: dict[str, list[EpochTimes]] = defaultdict(list)  # per way, one list per turn
     with tempfile.TemporaryDirectory(prefix="template_job_") as workdir:
         cli = CliJob(data_dir, Path(workdir), {**child_environment(), **threads})
         ways: dict[str, Callable[[], dict[str, EpochTimes]]] = {
@@ -246,13 +284,20 @@ def main() -> None:
         for _ in range(args.repeats):
             for way in ways.values():
                 for name, values in way().items():
-                    times[name].extend(values)
-    seconds = {name: statistics.median(values) for name, values in times.items()}
-    report(seconds, args, len(datamodule.train_set), len(datamodule.val_set))
+                    turns[name].append(values)
+    report(turns, args, len(datamodule.train_set), len(datamodule.val_set))
 
 
-def report(seconds: dict[str, float], args: argparse.Namespace, train: int, val: int) -> None:
-    """Print the table and the two ratios the targets are about; write the record."""
+def report(
+    turns: dict[str, list[EpochTimes]], args: argparse.Namespace, train: int, val: int
+) -> None:
+    """Print the table and the ratios the targets are about; write the record."""
+    seconds = {name: statistics.median(chain(*runs)) for name, runs in turns.items()}
+    paired = {
+        name: paired_ratio(turns[top], turns[bottom])
+        for name, (top, bottom) in PAIRED.items()
+        if top in turns
+    }
     first, second = args.cli_epochs
     plain, cli, bare = seconds["plain loop"], seconds["CLI"], seconds["bare LightningModule"]
     template = seconds.get("template CLI")
@@ -274,6 +319,8 @@ def report(seconds: dict[str, float], args: argparse.Namespace, train: int, val:
         print(f"{labels[name]:<58}{value:>9.3f}{value / plain:>9.2f}x")
     print(f"dlbasics CLI / plain loop: {cli / plain:.2f}x (target <= {TARGET}x)")
     print(f"dlbasics CLI / bare LightningModule: {cli / bare:.2f}x")
+    for name, (median, low, high) in paired.items():
+        print(f"{name}, paired by turn: {median:.2f}x (90% interval {low:.2f}x .. {high:.2f}x)")
     if template is None:
         print(
             "speed-up over lightning-hydra-template: not run here "
@@ -297,10 +344,14 @@ def report(seconds: dict[str, float], args: argparse.Namespace, train: int, val:
     if template is not None:
         values["template CLI s/epoch"] = template
         values["template vs dlbasics CLI"] = template / cli
+    for name, (median, low, high) in paired.items():
+        values.update({f"{name} paired": median, f"{name} low": low, f"{name} high": high})
     method = (
         f"seconds per epoch (training + validation), median of {args.repeats} runs per way "
         f"taking turns; in-process ways: {args.epochs - 1} epochs per run after a warm-up one; "
-        f"CLIs: (t({second} epochs) - t({first} epochs)) / {second - first} of whole processes"
+        f"CLIs: (t({second} epochs) - t({first} epochs)) / {second - first} of whole processes; "
+        f"'paired': median over the turns of the two ways' per-turn ratio, 90 % bootstrap "
+        f"interval"
     )
     write_measurements(args.record, values, method)
 

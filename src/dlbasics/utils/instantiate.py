@@ -14,6 +14,7 @@ from dlbasics.errors import ConfigError
 from dlbasics.utils.checkpoint_io import AtomicCheckpointIO
 from dlbasics.utils.checkpoints import check_checkpoint
 from dlbasics.utils.checks import is_integer
+from dlbasics.utils.lean_trainer import cheap_cuda_probe, no_profiler
 from dlbasics.utils.precision import require_precision
 from dlbasics.utils.run_dir import load_run_config, run_dir_of_checkpoint
 from dlbasics.utils.trainer_checks import check_callback_settings, check_trainer
@@ -89,6 +90,9 @@ def build_trainer(
     arguments = {"callbacks": callbacks, "logger": loggers or False, **overrides}
     if "plugins" not in cfg.trainer and "plugins" not in overrides:
         arguments["plugins"] = [AtomicCheckpointIO()]  # no truncated file where a good one was
+    if cfg.trainer.get("profiler") is None and "profiler" not in overrides:
+        arguments["profiler"] = no_profiler()  # Lightning's default costs ~1 µs per hook
+    cheap_cuda_probe()  # before any optimizer step asks whether CUDA is there
     try:
         return instantiate(cfg.trainer, **arguments)
     except InstantiationException as error:
