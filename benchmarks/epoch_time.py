@@ -65,7 +65,7 @@ from dlbasics.utils.lean_trainer import NVML_CHECK, cheap_cuda_probe, no_profile
 from dlbasics.utils.measurements import write_measurements
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: its sibling module
-from turns import paired_ratio
+from turns import paired_lines, paired_ratio, paired_values
 
 BATCH_SIZE = 256
 DEFAULT_ROW = "dlbasics (default callbacks + TensorBoard)"
@@ -120,8 +120,10 @@ def cuda_probe_of(kind: str) -> Iterator[None]:
         os.environ.pop(NVML_CHECK, None)
     elif kind == "lightning":
         os.environ[NVML_CHECK] = "1"
-    else:
+    elif kind == "dlbasics":
         cheap_cuda_probe()
+    else:
+        raise ValueError(f"kind must be plain, lightning or dlbasics, got {kind!r}")
     try:
         yield
     finally:
@@ -417,8 +419,7 @@ def main() -> None:
     print(f"dlbasics (no bar) / bare LightningModule: {quiet / bare:.2f}x")
     print(f"{DEFAULT_ROW} / bare LightningModule: {seconds[DEFAULT_ROW] / bare:.2f}x")
     print(f"{DEFAULT_ROW} / dlbasics (no bar): {seconds[DEFAULT_ROW] / quiet:.2f}x")
-    for name, (median, low, high) in paired.items():
-        print(f"{name}, paired by turn: {median:.2f}x (90% interval {low:.2f}x .. {high:.2f}x)")
+    print("\n".join(paired_lines(paired)))
     per_sample = seconds.get("torchvision per-sample ToTensor")
     if per_sample is not None:
         print(f"per-sample / dlbasics (no bar): {per_sample / quiet:.1f}x")
@@ -427,8 +428,7 @@ def main() -> None:
         values.update({f"{name} vs plain": value / plain for name, value in seconds.items()})
         values["dlbasics (no progress bar) vs bare"] = quiet / bare
         values[f"{DEFAULT_ROW} vs bare"] = seconds[DEFAULT_ROW] / bare
-        for name, (median, low, high) in paired.items():
-            values.update({f"{name} paired": median, f"{name} low": low, f"{name} high": high})
+        values.update(paired_values(paired))
         values["threads"] = torch.get_num_threads()
         method = (
             f"seconds per epoch, median of {args.repeats} runs x {epochs - 1} epochs per way "

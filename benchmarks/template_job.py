@@ -66,7 +66,7 @@ from epoch_time import (
     timed_epochs,
     train_epoch,
 )
-from turns import paired_ratio
+from turns import paired_lines, paired_ratio, paired_values
 
 EXPERIMENT = "lht/mnist_mlp"
 BATCH_SIZE, EVAL_BATCH_SIZE, VAL_SIZE = 128, 1024, 5000  # as conf/experiment/lht/mnist_mlp.yaml
@@ -319,8 +319,7 @@ def report(
         print(f"{labels[name]:<58}{value:>9.3f}{value / plain:>9.2f}x")
     print(f"dlbasics CLI / plain loop: {cli / plain:.2f}x (target <= {TARGET}x)")
     print(f"dlbasics CLI / bare LightningModule: {cli / bare:.2f}x")
-    for name, (median, low, high) in paired.items():
-        print(f"{name}, paired by turn: {median:.2f}x (90% interval {low:.2f}x .. {high:.2f}x)")
+    print("\n".join(paired_lines(paired)))
     if template is None:
         print(
             "speed-up over lightning-hydra-template: not run here "
@@ -344,8 +343,7 @@ def report(
     if template is not None:
         values["template CLI s/epoch"] = template
         values["template vs dlbasics CLI"] = template / cli
-    for name, (median, low, high) in paired.items():
-        values.update({f"{name} paired": median, f"{name} low": low, f"{name} high": high})
+    values.update(paired_values(paired))
     method = (
         f"seconds per epoch (training + validation), median of {args.repeats} runs per way "
         f"taking turns; in-process ways: {args.epochs - 1} epochs per run after a warm-up one; "

@@ -41,3 +41,22 @@ def paired_ratio(
     ratios = turn_ratios(numerator, denominator)
     low, high = bootstrap_interval(ratios)
     return statistics.median(ratios), low, high
+
+
+Paired = dict[str, tuple[float, float, float]]  # name -> (median, low, high)
+
+
+def paired_lines(paired: Paired) -> list[str]:
+    """One printed line per paired ratio."""
+    return [
+        f"{name}, paired by turn: {median:.2f}x (90% interval {low:.2f}x .. {high:.2f}x)"
+        for name, (median, low, high) in paired.items()
+    ]
+
+
+def paired_values(paired: Paired) -> dict[str, float]:
+    """The record's keys for the paired ratios: ``<name> paired``, ``low`` and ``high``."""
+    values = {}
+    for name, (median, low, high) in paired.items():
+        values.update({f"{name} paired": median, f"{name} low": low, f"{name} high": high})
+    return values
