@@ -75,7 +75,7 @@ def test_no_profiler_by_default_and_every_implemented_hook_still_runs(compose_co
     }
 
 
-def test_a_profiler_asked_for_is_lightnings_and_sees_the_same_calls(compose_config, tmp_path):
+def test_a_profiler_asked_for_is_lightnings_and_sees_the_same_calls(compose_config):
     trainer, calls = fitted_counts(compose_config, ["trainer.profiler=simple"])
     assert type(trainer.profiler) is SimpleProfiler
     assert calls == {
