@@ -27,7 +27,8 @@ Each way runs ``--epochs`` epochs in this process, ``--repeats`` times taking tu
 with the others so that load from other processes hits all of them alike; the
 reported time is the median epoch (the first epoch of each run pays for warm-up and
 is dropped). The slow per-sample path runs once (softmax only). For LeNet two more
-plain loops measure ``channels_last`` memory format and ``torch.compile``. Run:
+plain loops measure ``channels_last`` memory format and ``torch.compile``, and the task
+runs once more with ``model.channels_last=true``. Run:
 ``make bench`` or ``python benchmarks/epoch_time.py --data-dir $DLBASICS_DATA_DIR``.
 """
 
@@ -70,12 +71,14 @@ from turns import paired_lines, paired_ratio, paired_values
 BATCH_SIZE = 256
 DEFAULT_ROW = "dlbasics (default callbacks + TensorBoard)"
 QUIET_ROW = "dlbasics (no progress bar)"
+CHANNELS_LAST_ROW = "dlbasics (no progress bar), model.channels_last"  # LeNet only
 # the ratios the targets are about, each also taken turn by turn: (numerator, denominator,
 # the denominator's short name in the record)
 PAIRED = [
     (QUIET_ROW, "bare LightningModule", "bare"),
     (DEFAULT_ROW, "bare LightningModule", "bare"),
     (DEFAULT_ROW, QUIET_ROW, "no callbacks"),
+    (CHANNELS_LAST_ROW, QUIET_ROW, "default layout"),
 ]
 EpochTimes = list[float]
 
@@ -232,11 +235,13 @@ class BareModule(pl.LightningModule):
         return self.new_optimizer(self.parameters())
 
 
-def dlbasics_task(workload: Workload) -> ClassificationTask:
+def dlbasics_task(workload: Workload, **options: Any) -> ClassificationTask:
+    """The task as the workload's experiment builds it; ``options``: its ``model.*`` knobs."""
     return ClassificationTask(
         num_classes=10,
         net=workload.new_net(),
         optimizer=workload.new_optimizer,
+        **options,
     )
 
 
@@ -389,6 +394,9 @@ def main() -> None:
         ways["plain loop, torch.compile"] = lambda: plain_loop(
             work, datamodule, epochs, normalise_once=True, compiled=True
         )
+        ways[CHANNELS_LAST_ROW] = lambda: lightning_epochs(
+            dlbasics_task(work, channels_last=True), new_datamodule, epochs
+        )
     turns: dict[str, list[EpochTimes]] = defaultdict(list)  # per way, one list per turn
     for _ in range(args.repeats):
         for name, way in ways.items():
@@ -400,6 +408,7 @@ def main() -> None:
     paired = {
         f"{top} vs {short}": paired_ratio(turns[top], turns[bottom])
         for top, bottom, short in PAIRED
+        if top in turns and bottom in turns
     }
 
     print(

@@ -1,7 +1,7 @@
 """The part every task shares: net, optimiser and scheduler from config, the shared step,
 per-stage metrics, the best-so-far value of the monitored metric, the decision rule, and
-the two speed knobs that leave the net as it is (mixed precision's float32 outputs,
-``model.compile``)."""
+the speed knobs that leave the net's weights and outputs as they are (mixed precision's
+float32 outputs, ``model.compile``, ``model.channels_last``)."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -77,6 +77,7 @@ class Task(pl.LightningModule):
         train_metrics: Sequence[str] | None = None,
         compile: bool = False,
         compile_backend: str = "inductor",
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         # Lightning collects every subclass's __init__ arguments; store them as plain
@@ -109,6 +110,7 @@ class Task(pl.LightningModule):
             require_choice("model.compile_backend", compile_backend, compile_backends())
         self.compile_backend = compile_backend
         self.net_compiled = False
+        self.channels_last = require_flag("model.channels_last", channels_last)
 
     # --- what subclasses define -------------------------------------------------
     def build_metrics(self) -> MetricCollection:
@@ -135,6 +137,8 @@ class Task(pl.LightningModule):
 
     # --- shared machinery ---------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
+        if self.channels_last and isinstance(x, Tensor) and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return full_precision(self.net(x))
 
     def configure_model(self) -> None:
@@ -143,7 +147,15 @@ class Task(pl.LightningModule):
         the net's parameter names, where ``torch.compile(net)`` would wrap it and prefix
         every state-dict key with ``_orig_mod.``: a checkpoint of a compiled run loads into
         a plain net, and the other way round. Compilation itself happens at the first call
-        (and again for a new input shape or train/eval mode)."""
+        (and again for a new input shape or train/eval mode).
+
+        ``model.channels_last=true``: the net's 4-D weights (2-D convolution kernels) are
+        stored channels-last, and ``forward`` hands 4-D inputs over in that layout, which
+        oneDNN's and cuDNN's convolutions run faster. The values, the names and the shapes
+        of every tensor stay as they are, so the checkpoint loads into either layout; nets
+        without 4-D weights or inputs are left untouched."""
+        if self.channels_last:  # before compiling: the compiled graph sees the layout
+            self.net.to(memory_format=torch.channels_last)
         if self.compile_net and not self.net_compiled:
             self.net.compile(backend=self.compile_backend)
             self.net_compiled = True
