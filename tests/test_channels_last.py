@@ -17,7 +17,6 @@ NETS = {
     "lenet_unfold": lambda: LeNet5([1, 28, 28], 10, conv_impl="unfold"),
     "resnet18_batchnorm": lambda: ResNet18([3, 32, 32], 10, stem="cifar"),
 }
-SHAPES = {"lenet": (1, 28, 28), "lenet_unfold": (1, 28, 28), "resnet18_batchnorm": (3, 32, 32)}
 
 
 def task_pair(name: str) -> tuple[ClassificationTask, ClassificationTask]:
@@ -41,7 +40,7 @@ def test_the_same_outputs_and_gradients_in_either_layout(name):
     assert all(k.is_contiguous(memory_format=torch.channels_last) for k in kernels(fast))
     assert any(not k.is_contiguous() for k in kernels(fast))  # kernels of over one channel
     assert all(k.is_contiguous() for k in kernels(default))
-    x = torch.randn(6, *SHAPES[name])
+    x = torch.randn(6, *default.net.input_shape)
     target = torch.randint(0, 10, (6,))
     first_inputs = {}
     for label, task in (("default", default), ("fast", fast)):
@@ -71,7 +70,7 @@ def test_a_channels_last_state_dict_loads_into_the_default_layout():
         for param in fast.net.parameters():
             param.add_(0.01)
     default.load_state_dict(fast.state_dict())
-    x = torch.randn(4, 3, 32, 32)
+    x = torch.randn(4, *default.net.input_shape)
     default.eval()
     fast.eval()
     torch.testing.assert_close(default(x), fast(x), rtol=1e-4, atol=1e-5)

@@ -150,8 +150,8 @@ class Task(pl.LightningModule):
         (and again for a new input shape or train/eval mode).
 
         ``model.channels_last=true``: the net's 4-D weights (2-D convolution kernels) are
-        stored channels-last, and ``forward`` hands 4-D inputs over in that layout, which
-        oneDNN's and cuDNN's convolutions run faster. The values, the names and the shapes
+        stored channels-last, and ``forward`` hands 4-D inputs over in that layout, the one
+        oneDNN's and cuDNN's convolution kernels prefer. The values, the names and the shapes
         of every tensor stay as they are, so the checkpoint loads into either layout; nets
         without 4-D weights or inputs are left untouched."""
         if self.channels_last:  # before compiling: the compiled graph sees the layout
