@@ -8,11 +8,11 @@ machine without a GPU, does not need to pay.
    hands out one shared do-nothing context.
    A Trainer carrying it also skips the callback hooks no callback implements
    (``compat.skip_unimplemented_callback_hooks``): with the seven default callbacks, four
-   of the six hooks of a step, 12 µs each.
+   of the six hooks of a step, 12.6 µs each through Lightning's dispatch, 1.5 µs skipped.
 2. Importing Lightning sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` (so that asking whether
    CUDA is available does not initialise it before a fork). On a machine with a CUDA build
    of torch but no GPU, every ``torch.cuda.is_available()`` then loads the NVML library
-   again and fails (about 80 µs here instead of 2 µs), and Adam, AdamW and the other
+   again and fails (46 µs here instead of 0.6 µs), and Adam, AdamW and the other
    optimisers with CUDA-graph support ask it on every step. Where torch sees no CUDA
    device at all there is nothing a fork could break, so :func:`cheap_cuda_probe` puts
    the check back to torch's default.
